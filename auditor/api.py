@@ -1,0 +1,88 @@
+"""``audit()``: the one entry point the CLI, the webhook and the GitOps check call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.discover import Discovery, Kind, SourceFile, discover
+from auditor.engine import InternalError, problem_finding, run, select_rules
+from auditor.model import Finding, Model, Severity
+from auditor.parsers.base import CertStore, ParseContext
+
+Parser = Callable[[list[SourceFile], ParseContext], Model]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    rules: tuple[str, ...] = ()
+    skip_rules: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    now: dt.datetime | None = None
+    cert_expiry_days: int = 30
+    severities: dict[str, Severity] = field(default_factory=dict)
+    strict: bool = False  # re-raise internal errors (tests)
+    helm_bin: str | None = None
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    root: Path
+    files: int
+    findings: tuple[Finding, ...]
+    errors: tuple[Finding, ...]  # the parser problems among the findings, for the JSON `errors` list
+    internal_errors: tuple[InternalError, ...]
+    model: Model
+
+    @property
+    def active(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppression is None)
+
+    @property
+    def suppressed(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppression is not None)
+
+
+def _parsers() -> dict[Kind, Parser]:
+    from auditor.parsers import nginx
+
+    return {Kind.NGINX: nginx.parse}
+
+
+def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> AuditResult:
+    options = options or AuditOptions()
+    rules = select_rules(options.rules, options.skip_rules)  # usage errors before any work
+    found = discover([Path(p) for p in paths], options.excludes)
+    model = build_model(found, options)
+    now = options.now or dt.datetime.now(dt.timezone.utc)
+    engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
+                 strict=options.strict)
+    problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
+    errors = tuple(f for f in engine.findings if (f.rule_id, f.loc, f.message) in problem_keys)
+    return AuditResult(found.root, len(model.files), tuple(engine.findings), errors,
+                       tuple(engine.internal_errors), model)
+
+
+def build_model(found: Discovery, options: AuditOptions) -> Model:
+    ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values)
+    model = Model()
+    model.problems.extend(found.problems)
+    by_kind: dict[Kind, list[SourceFile]] = {}
+    for source in found.files:
+        by_kind.setdefault(source.kind, []).append(source)
+    for kind, parser in _parsers().items():
+        files = by_kind.get(kind)
+        if files:
+            model.extend(parser(files, ctx))
+    for source in by_kind.get(Kind.CERT, []):
+        ctx.certs.load(source.path)
+        model.files.add(source.rel)
+    ctx.certs.populate(model)
+    model.problems.extend(ctx.problems)
+    return model
+
+
+__all__ = ["AuditOptions", "AuditResult", "audit", "build_model", "problem_finding"]

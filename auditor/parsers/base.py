@@ -1,0 +1,114 @@
+"""What every parser shares: the parse context, the certificate store and the result type."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.discover import relative
+from auditor.model import CertificateRef, Location, Model, Problem, RefStatus
+from auditor.parsers.certs import CertFile, parse_bytes
+
+MAX_CERT_BYTES = 1024 * 1024
+
+
+class CertStore:
+    """Parses each certificate/key file once, whoever asks for it (a config or the tree walk)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, CertFile] = {}
+
+    def load(self, path: Path) -> CertFile:
+        key = os.path.realpath(path)
+        cached = self._files.get(key)
+        if cached is not None:
+            return cached
+        rel = relative(Path(path), self.root)
+        try:
+            size = path.stat().st_size
+            if size > MAX_CERT_BYTES:
+                result = CertFile(problems=[Problem(
+                    "parse-error", Location(rel, 1), rel,
+                    f"certificate file is {size:,} bytes: too large to be a certificate, not parsed")])
+            else:
+                result = parse_bytes(path.read_bytes(), rel)
+        except OSError as exc:
+            result = CertFile(problems=[Problem("parse-error", Location(rel, None), rel,
+                                                f"cannot read file: {exc.strerror}")])
+        self._files[key] = result
+        return result
+
+    def reference(self, loc: Location, cert: str | None, key: str | None, base: Path,
+                  externals: tuple[Path, ...] = ()) -> CertificateRef:
+        """A certificate/key pair named by a config line; relative paths resolve from ``base``."""
+        cert_status, cert_file = self._resolve(cert, base, externals)
+        key_status, key_file = self._resolve(key, base, externals)
+        bundle = cert_file.bundle if cert_file else None
+        if cert_status is RefStatus.OK and bundle is None:
+            cert_status = RefStatus.UNREADABLE
+        key_facts = None
+        if key_file is not None:
+            key_facts = key_file.keys[0] if key_file.keys else None
+            if key_facts is None:
+                key_status = RefStatus.UNREADABLE
+        elif key is None and cert_file is not None and cert_file.keys:
+            # A single PEM holding both the certificate and the key.
+            key_facts, key_status = cert_file.keys[0], RefStatus.OK
+        return CertificateRef(loc, cert, key, cert_status, key_status, bundle, key_facts)
+
+    def _resolve(self, name: str | None, base: Path, externals: tuple[Path, ...]) -> tuple[RefStatus, CertFile | None]:
+        if name is None:
+            return RefStatus.MISSING, None
+        if "$" in name or name.startswith(("data:", "engine:", "store:")):
+            return RefStatus.DYNAMIC, None
+        path = Path(name)
+        if path.is_absolute():
+            mapped = map_absolute(path, externals or (base,))
+            if mapped is None:
+                return RefStatus.EXTERNAL, None
+            path = mapped
+        else:
+            path = base / path
+        if not path.is_file():
+            return RefStatus.MISSING, None
+        return RefStatus.OK, self.load(path)
+
+    def problems(self) -> list[Problem]:
+        return [p for f in self._files.values() for p in f.problems]
+
+    def populate(self, model: Model) -> None:
+        for cert_file in self._files.values():
+            if cert_file.bundle is not None:
+                model.certificates.append(cert_file.bundle)
+            model.keys.extend(cert_file.keys)
+            model.problems.extend(cert_file.problems)
+
+
+def map_absolute(path: Path, bases: tuple[Path, ...]) -> Path | None:
+    """Map an absolute path from the server's filesystem into the scanned tree.
+
+    A repository usually holds what lands in /etc/nginx (or /etc/envoy): ``/etc/nginx/certs/a.crt``
+    is looked up as ``<base>/etc/nginx/certs/a.crt``, ``<base>/nginx/certs/a.crt``,
+    ``<base>/certs/a.crt``, then ``<base>/a.crt`` for each base. None when it is not in the tree.
+    """
+    parts = path.parts[1:]
+    for base in bases:
+        for start in range(len(parts)):
+            candidate = base.joinpath(*parts[start:])
+            if candidate.exists():
+                return candidate
+    return None
+
+
+@dataclass(slots=True)
+class ParseContext:
+    root: Path
+    certs: CertStore
+    helm_bin: str | None = None
+    values: tuple[str, ...] = ()
+    problems: list[Problem] = field(default_factory=list)
+
+    def rel(self, path: Path) -> str:
+        return relative(path, self.root)

@@ -1,0 +1,224 @@
+"""nginx configuration trees: files, includes and entry points.
+
+Each file is parsed once, on its own, by crossplane (``single=True``, with comments and line
+numbers). Includes are then resolved here, the way nginx does it: a relative ``include`` or
+``ssl_certificate`` path resolves from the configuration prefix, i.e. the directory of the entry
+file, not of the file that holds the directive. Entry points are the nginx files that no other
+file includes. ``nginx_http`` turns each entry's tree into listeners and routes.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.discover import SourceFile
+from auditor.model import Location, Model, Problem, Suppression, UnknownDirective
+from auditor.parsers.base import ParseContext, map_absolute
+from auditor.suppress import parse_comment
+
+# Blocks whose contents are data, not directives (crossplane's strict mode wrongly flags them).
+DATA_BLOCKS = frozenset({"types", "map", "geo", "split_clients", "charset_map", "match", "limit_except_data"})
+
+
+@dataclass(slots=True)
+class Node:
+    """One directive, with the file it was read from."""
+
+    name: str
+    args: list[str]
+    line: int
+    file: str  # relative to the scan root
+    path: Path  # absolute path of that file
+    block: list[dict[str, Any]] | None
+    chain: tuple[str, ...]  # real paths of the files that include this one, entry first
+
+    @property
+    def loc(self) -> Location:
+        return Location(self.file, self.line)
+
+    def children(self) -> list[Node]:
+        return nodes_of(self.block or [], self.file, self.path, self.chain)
+
+
+def nodes_of(directives: list[dict[str, Any]], rel: str, path: Path, chain: tuple[str, ...]) -> list[Node]:
+    return [Node(d["directive"], d.get("args", []), d.get("line", 0), rel, path, d.get("block"), chain)
+            for d in directives if d["directive"] != "#"]
+
+
+@dataclass(slots=True)
+class NginxFile:
+    source: SourceFile
+    directives: list[dict[str, Any]]
+    includes: list[tuple[str, int]] = field(default_factory=list)  # (pattern, line)
+    ok: bool = True
+
+
+class Tree:
+    """All nginx files of one scan, parsed once, and include resolution between them."""
+
+    def __init__(self, files: list[SourceFile], ctx: ParseContext, model: Model) -> None:
+        self.ctx = ctx
+        self.model = model
+        self.files: dict[str, NginxFile] = {}
+        for source in files:
+            parsed = self._parse(source)
+            if parsed is not None:
+                self.files[os.path.realpath(source.path)] = parsed
+
+    # -- parsing -------------------------------------------------------------------------------
+
+    def _parse(self, source: SourceFile) -> NginxFile | None:
+        import crossplane
+
+        rel = source.rel
+        try:
+            data = source.path.read_bytes()
+        except OSError as exc:
+            self._problem(Location(rel, None), rel, f"cannot read file: {exc.strerror}")
+            return None
+        if b"\0" in data[:65536]:
+            self._problem(Location(rel, 1), rel, "binary file where an nginx configuration was expected")
+            return None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            self._problem(Location(rel, line), rel, "file is not UTF-8 text")
+            return None
+        try:
+            payload = crossplane.parse(str(source.path), single=True, comments=True, check_ctx=False,
+                                       check_args=False, catch_errors=True)
+        except Exception as exc:  # noqa: BLE001 - crossplane bug or OS error: a problem, not a crash
+            self._problem(Location(rel, 1), rel, f"nginx parser failed: {exc}")
+            return None
+        config = payload["config"][0]
+        for error in config.get("errors", []):
+            message = str(error.get("error", "syntax error"))
+            message = message.replace(f" in {source.path}:{error.get('line')}", "")
+            self._problem(Location(rel, error.get("line")), rel, message)
+        parsed = NginxFile(source, config.get("parsed", []), ok=not config.get("errors"))
+        self._index(parsed.directives, parsed, rel)
+        return parsed
+
+    def _index(self, directives: list[dict[str, Any]], parsed: NginxFile, rel: str) -> None:
+        for d in directives:
+            name = d["directive"]
+            if name == "#":
+                item = parse_comment(d.get("comment", ""), Location(rel, d.get("line")), rel)
+                if isinstance(item, Suppression):
+                    self.model.suppressions.append(item)
+                elif item is not None:
+                    self.model.problems.append(item)
+                continue
+            if name == "include" and d.get("args"):
+                parsed.includes.append((d["args"][0], d["line"]))
+            if name not in DATA_BLOCKS and d.get("block"):
+                self._index(d["block"], parsed, rel)
+
+    def _problem(self, loc: Location, resource: str, message: str) -> None:
+        self.model.problems.append(Problem("parse-error", loc, resource, message))
+
+    # -- includes ------------------------------------------------------------------------------
+
+    def resolve(self, pattern: str, prefix: Path) -> list[Path]:
+        """Files an include pattern names, resolved from ``prefix`` as nginx would."""
+        path = Path(pattern)
+        if path.is_absolute():
+            bases = [prefix]
+            mapped_dir = map_absolute(path.parent, tuple(bases)) if glob.has_magic(pattern) else None
+            if mapped_dir is not None:
+                full = str(mapped_dir / path.name)
+            else:
+                mapped = map_absolute(path, tuple(bases))
+                if mapped is None:
+                    return []  # a system file outside the tree (e.g. /etc/nginx/mime.types)
+                full = str(mapped)
+        else:
+            full = str(prefix / path)
+        if glob.has_magic(full):
+            return [Path(p) for p in sorted(glob.glob(full))]
+        return [Path(full)] if os.path.exists(full) else []
+
+    def entries(self) -> list[NginxFile]:
+        """Files no other file includes. Included-by is decided from every ancestor directory,
+        since the prefix an include resolves from depends on which entry loads the file."""
+        included: set[str] = set()
+        root = self.ctx.root
+        for key, parsed in self.files.items():
+            for pattern, _line in parsed.includes:
+                for prefix in _ancestors(parsed.source.path.parent, root):
+                    for target in self.resolve(pattern, prefix):
+                        real = os.path.realpath(target)
+                        if real != key:
+                            included.add(real)
+        entries = [f for k, f in self.files.items() if k not in included]
+        return sorted(entries, key=lambda f: f.source.rel)
+
+    def expand(self, nodes: list[Node], prefix: Path) -> Iterator[Node]:
+        """Yield the nodes of one block with ``include`` replaced by the included files' nodes."""
+        for node in nodes:
+            if node.name != "include" or not node.args:
+                yield node
+                continue
+            targets = self.resolve(node.args[0], prefix)
+            if not targets and not Path(node.args[0]).is_absolute() and not glob.has_magic(node.args[0]):
+                self._problem(node.loc, node.file, f"include {node.args[0]!r} does not exist "
+                                                   f"(resolved from {self.ctx.rel(prefix) or '.'}/)")
+            for target in targets:
+                real = os.path.realpath(target)
+                if real in node.chain:
+                    self.model.problems.append(Problem(
+                        "parse-error", node.loc, node.file,
+                        f"include cycle: {node.args[0]!r} includes a file that is already being included"))
+                    continue
+                included = self.files.get(real)
+                if included is None:
+                    continue  # not an nginx file we parsed (binary, too large: already reported)
+                top = nodes_of(included.directives, included.source.rel, included.source.path,
+                               (*node.chain, real))
+                yield from self.expand(top, prefix)
+
+
+def _ancestors(directory: Path, root: Path) -> Iterator[Path]:
+    current = directory
+    while True:
+        yield current
+        if current == root or current.parent == current or root not in current.parents:
+            return
+        current = current.parent
+
+
+def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
+    from auditor.parsers.nginx_directives import NOT_DIRECTIVES, module_of
+    from auditor.parsers.nginx_http import Builder
+
+    model = Model()
+    tree = Tree(files, ctx, model)
+    for entry in tree.entries():
+        prefix = entry.source.path.parent
+        top = nodes_of(entry.directives, entry.source.rel, entry.source.path,
+                       (os.path.realpath(entry.source.path),))
+        Builder(tree, entry.source.rel, prefix, model).build(top)
+    # Unknown directives are a property of each file, whatever includes it: check every file once.
+    for parsed in tree.files.values():
+        _unknown(parsed.directives, parsed.source.rel, model, module_of, NOT_DIRECTIVES)
+    model.files.update(f.source.rel for f in tree.files.values())
+    return model
+
+
+def _unknown(directives: list[dict[str, Any]], rel: str, model: Model, module_of: Any,
+             hints: dict[str, str]) -> None:
+    for d in directives:
+        name = d["directive"]
+        if name == "#":
+            continue
+        if module_of(name) is None:
+            model.unknown_directives.append(
+                UnknownDirective(Location(rel, d.get("line")), f"nginx directive {name}", name, hints.get(name)))
+        if name not in DATA_BLOCKS and d.get("block") and not name.endswith("_by_lua_block"):
+            _unknown(d["block"], rel, model, module_of, hints)

@@ -1,0 +1,123 @@
+"""Typed access to the policy tables in ``policies/*.yaml``.
+
+The YAML files ship inside the wheel as the package ``auditor.policy_data``; in a source checkout
+they are read from the top-level ``policies/`` folder.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.model import CipherSuite, Severity, TlsVersion
+
+
+def _policy_dir() -> Path:
+    try:
+        import auditor.policy_data as installed  # type: ignore[import-not-found]
+
+        return Path(installed.__file__).parent
+    except ImportError:
+        return Path(__file__).resolve().parents[2] / "policies"
+
+
+@functools.cache
+def _load(name: str) -> dict[str, Any]:
+    from auditor.yamlload import safe_load
+
+    data = safe_load((_policy_dir() / name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"policy file {name} must hold a mapping")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class WeakCipherClass:
+    why: str
+    severity: Severity
+    kx: str | None = None
+    au: str | None = None
+    enc: str | None = None
+    enc_prefix: str | None = None
+    mac: str | None = None
+    export: bool | None = None
+
+    def matches(self, suite: CipherSuite) -> bool:
+        kx = suite.kx.split("(")[0]
+        return (
+            (self.kx is None or kx == self.kx)
+            and (self.au is None or suite.au == self.au)
+            and (self.enc is None or suite.enc == self.enc)
+            and (self.enc_prefix is None or suite.enc.startswith(self.enc_prefix))
+            and (self.mac is None or suite.mac == self.mac)
+            and (self.export is None or suite.export == self.export)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LegacySuite:
+    suite: CipherSuite
+    classes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPolicy:
+    legacy_protocols: frozenset[TlsVersion]
+    weak_ciphers: tuple[WeakCipherClass, ...]
+    legacy_suites: tuple[LegacySuite, ...]
+    expiring_days: int
+    min_key_bits: dict[str, int]
+    weak_signature_hashes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NginxDefaults:
+    version: str
+    ssl_protocols: tuple[TlsVersion, ...]
+    ssl_ciphers: str
+    http2_listen_deprecated_since: str
+
+
+@functools.cache
+def tls_policy() -> TlsPolicy:
+    raw = _load("tls.yaml")
+    weak = []
+    for entry in raw["weak_ciphers"]:
+        match = dict(entry["match"])
+        weak.append(WeakCipherClass(why=entry["why"], severity=Severity.parse(entry["severity"]), **match))
+    legacy = tuple(
+        LegacySuite(
+            suite=CipherSuite(
+                name=name,
+                kx=str(spec["kx"]),
+                au=str(spec["au"]),
+                enc=str(spec["enc"]),
+                mac=str(spec["mac"]),
+                export=bool(spec.get("export", False)),
+            ),
+            classes=frozenset(spec["classes"]) | {name},
+        )
+        for name, spec in raw["legacy_cipher_suites"].items()
+    )
+    certs = raw["certificates"]
+    return TlsPolicy(
+        legacy_protocols=frozenset(TlsVersion(v) for v in raw["legacy_protocols"]),
+        weak_ciphers=tuple(weak),
+        legacy_suites=legacy,
+        expiring_days=int(certs["expiring_days"]),
+        min_key_bits={str(k): int(v) for k, v in certs["min_key_bits"].items()},
+        weak_signature_hashes=frozenset(certs["weak_signature_hashes"]),
+    )
+
+
+@functools.cache
+def nginx_defaults() -> NginxDefaults:
+    raw = _load("servers.yaml")["nginx"]
+    return NginxDefaults(
+        version=str(raw["version"]),
+        ssl_protocols=tuple(TlsVersion(v) for v in raw["ssl_protocols"]),
+        ssl_ciphers=str(raw["ssl_ciphers"]),
+        http2_listen_deprecated_since=str(raw["http2_listen_deprecated_since"]),
+    )

@@ -1,0 +1,55 @@
+"""The JSON report: a stable contract (see README "JSON output")."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from auditor import __version__
+from auditor.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule_id": finding.rule_id,
+        "severity": finding.severity.value,
+        "file": finding.loc.file,
+        "line": finding.loc.line,
+        "resource": finding.resource,
+        "message": finding.message,
+        "fix": finding.fix,
+    }
+    if finding.suppression is not None:
+        data["suppression"] = {
+            "kind": finding.suppression.kind,
+            "reason": finding.suppression.reason,
+            "file": finding.suppression.loc.file,
+            "line": finding.suppression.loc.line,
+        }
+    return data
+
+
+def document(result: AuditResult) -> dict[str, Any]:
+    active = result.active
+    counts = Counter(f.severity for f in active)
+    return {
+        "version": __version__,
+        "summary": {
+            "files": result.files,
+            "findings": len(active),
+            "suppressed": len(result.suppressed),
+            "by_severity": {s.value: counts.get(s, 0) for s in Severity},
+        },
+        "findings": [finding_dict(f) for f in active],
+        "suppressed": [finding_dict(f) for f in result.suppressed],
+        "errors": [finding_dict(f) for f in result.errors],
+        "internal_errors": [{"rule_id": e.rule_id, "message": e.message} for e in result.internal_errors],
+    }
+
+
+def render(result: AuditResult) -> str:
+    return json.dumps(document(result), indent=2) + "\n"

@@ -1,0 +1,96 @@
+"""SARIF 2.1.0, with rule metadata from the registry and suppressions as SARIF suppressions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from auditor import __version__
+from auditor.model import Finding, Severity
+from auditor.policies import REGISTRY, Rule
+
+if TYPE_CHECKING:
+    from auditor.api import AuditResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
+          Severity.LOW: "note", Severity.INFO: "note"}
+# GitHub code scanning reads `security-severity` (0.0-10.0) to rank results.
+_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
+                      Severity.LOW: "3.0", Severity.INFO: "1.0"}
+
+
+def rule_descriptor(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.id.split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.rationale},
+        "help": {"text": f"{rule.rationale}\n\nFix: {rule.fix}",
+                 "markdown": f"{rule.rationale}\n\n**Fix:** {rule.fix}"},
+        "helpUri": rule.help_uri,
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "properties": {"tags": [rule.family], "security-severity": _SECURITY_SEVERITY[rule.severity],
+                       "severity": rule.severity.value},
+    }
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across line moves: rule, file, resource and message, not the line number."""
+    text = "\0".join((finding.rule_id, finding.loc.file, finding.resource, finding.message))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": {"uri": finding.loc.file, "uriBaseId": "SRCROOT"}}
+    if finding.loc.line is not None:
+        location["region"] = {"startLine": finding.loc.line}
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": f"{finding.message}. Fix: {finding.fix}"},
+        "locations": [{"physicalLocation": location,
+                       "logicalLocations": [{"fullyQualifiedName": finding.resource}]}],
+        "partialFingerprints": {"confaudit/v1": fingerprint(finding)},
+        "properties": {"severity": finding.severity.value, "resource": finding.resource},
+    }
+    if finding.rule_id in index:
+        result["ruleIndex"] = index[finding.rule_id]
+    if finding.suppression is not None:
+        result["suppressions"] = [{
+            "kind": "inSource" if finding.suppression.kind in ("inline", "annotation") else "external",
+            "justification": finding.suppression.reason,
+        }]
+    return result
+
+
+def document(result: AuditResult) -> dict[str, Any]:
+    rules = list(REGISTRY)
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "confaudit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": "https://github.com/confaudit/confaudit",
+                "rules": [rule_descriptor(rule) for rule in rules],
+            }},
+            "originalUriBaseIds": {"SRCROOT": {"uri": result.root.as_uri() + "/"}},
+            "results": [_result(f, index) for f in result.findings],
+            "invocations": [{
+                "executionSuccessful": not result.internal_errors,
+                "toolExecutionNotifications": [
+                    {"level": "error", "message": {"text": f"internal error in rule {e.rule_id}: {e.message}"}}
+                    for e in result.internal_errors
+                ],
+            }],
+        }],
+    }
+
+
+def render(result: AuditResult) -> str:
+    return json.dumps(document(result), indent=2) + "\n"

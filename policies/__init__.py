@@ -1,0 +1,1 @@
+"""Policy data shipped with confaudit (installed as ``auditor.policy_data``)."""
