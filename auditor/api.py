@@ -47,9 +47,9 @@ class AuditResult:
 
 
 def _parsers() -> dict[Kind, Parser]:
-    from auditor.parsers import nginx
+    from auditor.parsers import nginx, yamlfiles
 
-    return {Kind.NGINX: nginx.parse}
+    return {Kind.NGINX: nginx.parse, Kind.YAML: yamlfiles.parse}
 
 
 def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> AuditResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,9 @@ from typing import NoReturn
 from auditor import __version__
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+# Front ends with a subcommand: each module has ``register(subparsers)``, which adds its parser and
+# sets ``func`` (args -> exit code). Their heavy imports happen inside ``func``.
+FRONT_ENDS: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -47,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scan = commands.add_parser("scan", help="scan files and directories")
+    scan.set_defaults(func=_scan)
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to scan")
     scan.add_argument("-f", "--format", default="table", choices=("table", "json", "sarif"))
     scan.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
@@ -62,8 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="evaluate certificate validity at this date (reproducible reports)")
 
     rules = commands.add_parser("rules", help="list the rule catalogue")
+    rules.set_defaults(func=_rules)
     rules.add_argument("-f", "--format", default="table", choices=("table", "json", "markdown"))
     rules.add_argument("-o", "--output", metavar="FILE")
+    for module in FRONT_ENDS:
+        importlib.import_module(module).register(commands)
     return parser
 
 
@@ -77,12 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="confaudit: %(message)s")
-    if args.command == "scan":
-        return _scan(args)
-    if args.command == "rules":
-        return _rules(args)
-    parser.print_help(sys.stderr)
-    return 2
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    code: int = func(args)
+    return code
 
 
 def _scan(args: argparse.Namespace) -> int:
