@@ -43,7 +43,10 @@ def fingerprint(finding: Finding) -> str:
 
 
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
-    location: dict[str, Any] = {"artifactLocation": {"uri": finding.loc.file, "uriBaseId": "SRCROOT"}}
+    artifact: dict[str, Any] = {"uri": finding.loc.file}
+    if "://" not in finding.loc.file:  # a live endpoint (probe://host:port) is an absolute URI, not a file
+        artifact["uriBaseId"] = "SRCROOT"
+    location: dict[str, Any] = {"artifactLocation": artifact}
     if finding.loc.line is not None:
         location["region"] = {"startLine": finding.loc.line}
     result: dict[str, Any] = {
