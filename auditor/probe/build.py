@@ -86,10 +86,14 @@ def _bundles(facts: list[Facts], built: Built) -> dict[_ChainKey, CertificateBun
     for (uri, chain), served_for in names.items():
         loc = Location(uri, None)
         label = f"probe {uri.removeprefix('probe://')} SNI {', '.join(dict.fromkeys(served_for))}"
-        certs = [c for position, der in enumerate(chain, start=1)
-                 if (c := _describe(der, loc, f"{label}: certificate {position} of {len(chain)}", built)) is not None]
-        bundles[(uri, chain)] = CertificateBundle(loc, f"{uri} chain for {', '.join(served_for)}", tuple(certs)) \
-            if certs else None
+        certs = [
+            c
+            for position, der in enumerate(chain, start=1)
+            if (c := _describe(der, loc, f"{label}: certificate {position} of {len(chain)}", built)) is not None
+        ]
+        bundles[(uri, chain)] = (
+            CertificateBundle(loc, f"{uri} chain for {', '.join(served_for)}", tuple(certs)) if certs else None
+        )
     return bundles
 
 
@@ -105,18 +109,28 @@ def problem(item: Facts, failure: Failure) -> Problem:
     if failure.kind.is_connect:
         # The SNI name plays no part before the handshake: one finding per endpoint, not per name.
         target = item.job.target
-        return Problem(_FAILURE_RULES[failure.kind], _loc(item), f"probe {target.label}",
-                       f"{target.label}: {failure.message}")
+        return Problem(
+            _FAILURE_RULES[failure.kind], _loc(item), f"probe {target.label}", f"{target.label}: {failure.message}"
+        )
     return Problem(_FAILURE_RULES[failure.kind], _loc(item), _resource(item), f"{item.job.label}: {failure.message}")
 
 
-def _listener(item: Facts, extra: Extras, built: Built, bundles: dict[_ChainKey, CertificateBundle | None],
-              trust_store: str) -> Listener | None:
+def _listener(
+    item: Facts, extra: Extras, built: Built, bundles: dict[_ChainKey, CertificateBundle | None], trust_store: str
+) -> Listener | None:
     target = item.job.target
     fields: dict[str, object] = dict(
-        loc=_loc(item), resource=_resource(item), source_kind="probe", instance=target.uri,
-        address=bracket(target.host), port=target.port, server_names=(item.job.name,), tls_expected=True,
-        routes=extra.routes, codec=extra.codec)
+        loc=_loc(item),
+        resource=_resource(item),
+        source_kind="probe",
+        instance=target.uri,
+        address=bracket(target.host),
+        port=target.port,
+        server_names=(item.job.name,),
+        tls_expected=True,
+        routes=extra.routes,
+        codec=extra.codec,
+    )
     if item.failure is not None:
         built.model.problems.append(problem(item, item.failure))
         if item.failure.kind is FailureKind.NOT_TLS:
@@ -129,14 +143,28 @@ def _listener(item: Facts, extra: Extras, built: Built, bundles: dict[_ChainKey,
     ref = _certificates(item, bundles)
     alpn, ordered = _alpn_preference(item)
     tls = TlsSettings(
-        loc=loc, protocols=item.accepted(), protocols_explicit=True, protocols_note=protocols_note(item),
-        cipher_spec=None, ciphers=(), ciphers_loc=None, alpn=alpn, alpn_explicit=ordered, alpn_loc=loc,
-        certificates=(ref,) if ref is not None else ())
+        loc=loc,
+        protocols=item.accepted(),
+        protocols_explicit=True,
+        protocols_note=protocols_note(item),
+        cipher_spec=None,
+        ciphers=(),
+        ciphers_loc=None,
+        alpn=alpn,
+        alpn_explicit=ordered,
+        alpn_loc=loc,
+        certificates=(ref,) if ref is not None else (),
+    )
     if item.verify is not None and item.verify.failure is not None and item.verify.failure.kind is FailureKind.VERIFY:
-        built.model.problems.append(Problem(
-            "probe-cert-untrusted", loc, _resource(item),
-            f"the chain served for {item.job.name!r} does not verify against {trust_store}: "
-            f"{item.verify.failure.message}"))
+        built.model.problems.append(
+            Problem(
+                "probe-cert-untrusted",
+                loc,
+                _resource(item),
+                f"the chain served for {item.job.name!r} does not verify against {trust_store}: "
+                f"{item.verify.failure.message}",
+            )
+        )
     http2 = "h2" in alpn
     return Listener(tls=tls, http2=http2, http2_explicit=http2, **fields)  # type: ignore[arg-type]
 
@@ -176,8 +204,9 @@ def _describe(der: bytes, loc: Location, label: str, built: Built) -> Certificat
     from auditor.parsers.certs import parse_bytes
 
     parsed = parse_bytes(der, loc.file, resource=label)
-    built.model.problems.extend(Problem(p.rule_id, loc, label, f"served certificate: {p.message}")
-                                for p in parsed.problems)
+    built.model.problems.extend(
+        Problem(p.rule_id, loc, label, f"served certificate: {p.message}") for p in parsed.problems
+    )
     if parsed.bundle is None or not parsed.bundle.certificates:
         return None
     # parse_bytes gives a DER file line 1; a served certificate has no line.

@@ -21,9 +21,21 @@ from auditor.probe.session import Facts
 from auditor.probe.target import Job, Override, Target, is_ip
 
 # The rules whose verdict a handshake can confirm or contradict.
-COMPARED = ("tls-legacy-protocol", "tls13-disabled", "tls-port-without-tls", "alpn-h2-missing", "alpn-h2-order",
-            "cert-san-mismatch", "cert-no-san", "cert-expired", "cert-expiring", "cert-chain-incomplete",
-            "cert-chain-order", "cert-weak-key", "cert-weak-signature")
+COMPARED = (
+    "tls-legacy-protocol",
+    "tls13-disabled",
+    "tls-port-without-tls",
+    "alpn-h2-missing",
+    "alpn-h2-order",
+    "cert-san-mismatch",
+    "cert-no-san",
+    "cert-expired",
+    "cert-expiring",
+    "cert-chain-incomplete",
+    "cert-chain-order",
+    "cert-weak-key",
+    "cert-weak-signature",
+)
 CHAIN_RULES = ("cert-chain-incomplete", "cert-chain-order")
 _WILDCARD_ADDRESSES = {"*", "0.0.0.0", "[::]", "::"}  # noqa: S104 - recognised, never bound
 
@@ -91,8 +103,7 @@ def _target(listener: Listener, name: str | None, overrides: dict[str, Override]
         return Target(listener.address.strip("[]"), port)
     if name is not None and not is_ip(name):
         return Target(name, port)  # all addresses: reach it the way clients do, by its name
-    return (f"listens on all addresses and has no server name to resolve: pass "
-            f"--resolve '{listener.address}=ADDR'")
+    return f"listens on all addresses and has no server name to resolve: pass --resolve '{listener.address}=ADDR'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +129,9 @@ class Comparison:
         return "agree" if self.static.state == self.live.state else "disagree"
 
 
-def verdicts(listener: Listener, rules: list[Rule], now: dt.datetime, days: int,
-             unknown: dict[str, str]) -> dict[str, Verdict]:
+def verdicts(
+    listener: Listener, rules: list[Rule], now: dt.datetime, days: int, unknown: dict[str, str]
+) -> dict[str, Verdict]:
     bundles = [ref.bundle for ref in (listener.tls.certificates if listener.tls else ()) if ref.bundle is not None]
     model = Model(listeners=[listener], certificates=list(dict.fromkeys(bundles)))
     result = run(model, rules, now, cert_expiry_days=days)
@@ -158,8 +170,15 @@ def live_unknowns(facts: Facts, chains_complete: bool) -> dict[str, str]:
     return {}
 
 
-def compare(plan_: Plan, facts: list[Facts], live: dict[int, Listener], rules: list[Rule], now: dt.datetime,
-            days: int, chains_complete: bool) -> list[Comparison]:
+def compare(
+    plan_: Plan,
+    facts: list[Facts],
+    live: dict[int, Listener],
+    rules: list[Rule],
+    now: dt.datetime,
+    days: int,
+    chains_complete: bool,
+) -> list[Comparison]:
     compared = [r for r in rules if r.id in COMPARED]
     rows: list[Comparison] = []
     for listener, index in plan_.pairs:
@@ -186,12 +205,16 @@ def disagreements(rows: Iterable[Comparison], live: dict[Job, Listener]) -> list
         if row.static.state == "fires":
             loc = row.static.loc or row.listener.loc
             probed = live.get(row.job)
-            text = (f"{row.rule_id}: the configuration fires ({row.static.messages[0]}) but the live endpoint "
-                    f"{row.job.label} does not ({fact(row.rule_id, probed)})")
+            text = (
+                f"{row.rule_id}: the configuration fires ({row.static.messages[0]}) but the live endpoint "
+                f"{row.job.label} does not ({fact(row.rule_id, probed)})"
+            )
         else:
             loc = tls.loc if tls is not None else row.listener.loc
-            text = (f"{row.rule_id}: the live endpoint {row.job.label} fires ({row.live.messages[0]}) but the "
-                    f"configuration does not ({fact(row.rule_id, row.listener)})")
+            text = (
+                f"{row.rule_id}: the live endpoint {row.job.label} fires ({row.live.messages[0]}) but the "
+                f"configuration does not ({fact(row.rule_id, row.listener)})"
+            )
         problems.append(Problem("probe-static-disagreement", loc, row.listener.resource, text))
     return problems
 
@@ -210,5 +233,7 @@ def fact(rule_id: str, listener: Listener | None) -> str:
     if bundle is None or leaf is None:
         return "no certificate"
     sans = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or "no SAN"
-    return (f"{leaf.subject}, SANs {sans}, {leaf.key_type} {leaf.key_bits}, valid until {leaf.not_after:%Y-%m-%d}, "
-            f"chain of {len(bundle.certificates)}")
+    return (
+        f"{leaf.subject}, SANs {sans}, {leaf.key_type} {leaf.key_bits}, valid until {leaf.not_after:%Y-%m-%d}, "
+        f"chain of {len(bundle.certificates)}"
+    )

@@ -37,15 +37,24 @@ _SSL_VERSIONS: dict[TlsVersion, ssl.TLSVersion] = {
     TlsVersion.TLS1_2: ssl.TLSVersion.TLSv1_2,
     TlsVersion.TLS1_3: ssl.TLSVersion.TLSv1_3,
 }
-_NAMES = {"TLSv1": TlsVersion.TLS1_0, "TLSv1.1": TlsVersion.TLS1_1, "TLSv1.2": TlsVersion.TLS1_2,
-          "TLSv1.3": TlsVersion.TLS1_3, "SSLv3": TlsVersion.SSL3}
+_NAMES = {
+    "TLSv1": TlsVersion.TLS1_0,
+    "TLSv1.1": TlsVersion.TLS1_1,
+    "TLSv1.2": TlsVersion.TLS1_2,
+    "TLSv1.3": TlsVersion.TLS1_3,
+    "SSLv3": TlsVersion.SSL3,
+}
 
 
 def testable_versions() -> tuple[TlsVersion, ...]:
     """The protocol versions the local OpenSSL can offer (SSLv3 is compiled out of OpenSSL 3)."""
-    available = {TlsVersion.SSL3: ssl.HAS_SSLv3, TlsVersion.TLS1_0: ssl.HAS_TLSv1,
-                 TlsVersion.TLS1_1: ssl.HAS_TLSv1_1, TlsVersion.TLS1_2: ssl.HAS_TLSv1_2,
-                 TlsVersion.TLS1_3: ssl.HAS_TLSv1_3}
+    available = {
+        TlsVersion.SSL3: ssl.HAS_SSLv3,
+        TlsVersion.TLS1_0: ssl.HAS_TLSv1,
+        TlsVersion.TLS1_1: ssl.HAS_TLSv1_1,
+        TlsVersion.TLS1_2: ssl.HAS_TLSv1_2,
+        TlsVersion.TLS1_3: ssl.HAS_TLSv1_3,
+    }
     return tuple(v for v in TlsVersion if available.get(v, False))
 
 
@@ -132,8 +141,9 @@ def show_address(address: Address) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def handshake(address: Address, sni: str | None, question: Question, timeout: float,
-              cafile: str | None = None) -> Answer:
+def handshake(
+    address: Address, sni: str | None, question: Question, timeout: float, cafile: str | None = None
+) -> Answer:
     start = time.monotonic()
     deadline = start + timeout
     try:
@@ -192,8 +202,15 @@ def _connect(sock: socket.socket, sockaddr: tuple[Any, ...], timeout: float) -> 
     return None
 
 
-def _handshake(sock: socket.socket, context: ssl.SSLContext, sni: str | None, question: Question,
-               deadline: float, timeout: float, start: float) -> Answer:
+def _handshake(
+    sock: socket.socket,
+    context: ssl.SSLContext,
+    sni: str | None,
+    question: Question,
+    deadline: float,
+    timeout: float,
+    start: float,
+) -> Answer:
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=sni)
     received = bytearray()
@@ -223,7 +240,8 @@ def _handshake(sock: socket.socket, context: ssl.SSLContext, sni: str | None, qu
             break
         except OSError as exc:
             failure = _not_tls(received) or Failure(
-                FailureKind.CLOSED, f"the server reset the connection during the TLS handshake ({exc.strerror or exc})")
+                FailureKind.CLOSED, f"the server reset the connection during the TLS handshake ({exc.strerror or exc})"
+            )
             break
         if data:
             if len(received) < _RECEIVED_KEPT:
@@ -236,8 +254,15 @@ def _handshake(sock: socket.socket, context: ssl.SSLContext, sni: str | None, qu
         return Answer(question, failure=failure, seconds=elapsed)
     chain, complete = peer_chain(tls)
     cipher = tls.cipher()
-    return Answer(question, version=version_of(tls.version()), alpn=tls.selected_alpn_protocol(),
-                  cipher=cipher[0] if cipher else None, chain=chain, chain_complete=complete, seconds=elapsed)
+    return Answer(
+        question,
+        version=version_of(tls.version()),
+        alpn=tls.selected_alpn_protocol(),
+        cipher=cipher[0] if cipher else None,
+        chain=chain,
+        chain_complete=complete,
+        seconds=elapsed,
+    )
 
 
 def _send_last(sock: socket.socket, outgoing: ssl.MemoryBIO) -> None:
@@ -257,7 +282,8 @@ def peer_chain(tls: ssl.SSLObject) -> tuple[tuple[bytes, ...], bool]:
     objects. Where neither exists only the leaf can be read (``getpeercert(binary_form=True)``).
     """
     getter = getattr(tls, "get_unverified_chain", None) or getattr(
-        getattr(tls, "_sslobj", None), "get_unverified_chain", None)
+        getattr(tls, "_sslobj", None), "get_unverified_chain", None
+    )
     if getter is not None:
         items = getter() or []
         encoding = getattr(ssl, "ENCODING_DER", 2)  # _ssl.ENCODING_DER
@@ -287,8 +313,10 @@ def _tls_failure(exc: ssl.SSLError, received: bytearray) -> Failure:
 def _timeout(received: bytearray, timeout: float) -> Failure:
     if received:
         return Failure(FailureKind.HANDSHAKE_TIMEOUT, f"the TLS handshake did not complete within {timeout:g} s")
-    return Failure(FailureKind.HANDSHAKE_TIMEOUT,
-                   f"the server accepted the TCP connection but sent nothing for {timeout:g} s after the ClientHello")
+    return Failure(
+        FailureKind.HANDSHAKE_TIMEOUT,
+        f"the server accepted the TCP connection but sent nothing for {timeout:g} s after the ClientHello",
+    )
 
 
 def _not_tls(received: bytearray) -> Failure | None:

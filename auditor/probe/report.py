@@ -49,10 +49,19 @@ def document(probe: ProbeResult) -> dict[str, Any]:
         "full_chains": probe.chains_complete,
         "openssl": ssl.OPENSSL_VERSION,
         "comparison": None if probe.comparison is None else [_row_dict(r) for r in probe.comparison],
-        "disagreements": None if probe.comparison is None else sum(
-            1 for r in probe.comparison if r.outcome == "disagree"),
-        "skipped": [{"listener": s.listener.resource, "file": s.listener.loc.file, "line": s.listener.loc.line,
-                     "server_name": s.name, "reason": s.reason} for s in probe.skipped],
+        "disagreements": None
+        if probe.comparison is None
+        else sum(1 for r in probe.comparison if r.outcome == "disagree"),
+        "skipped": [
+            {
+                "listener": s.listener.resource,
+                "file": s.listener.loc.file,
+                "line": s.listener.loc.line,
+                "server_name": s.name,
+                "reason": s.reason,
+            }
+            for s in probe.skipped
+        ],
     }
     return data
 
@@ -60,30 +69,50 @@ def document(probe: ProbeResult) -> dict[str, Any]:
 def _answer_dict(answer: Answer | None) -> dict[str, Any] | None:
     if answer is None:
         return None
-    return {"question": answer.question.name, "ok": answer.ok,
-            "version": answer.version.value if answer.version else None, "alpn": answer.alpn,
-            "cipher": answer.cipher,
-            "failure": None if answer.failure is None else {"kind": answer.failure.kind.value,
-                                                            "message": answer.failure.message},
-            "seconds": round(answer.seconds, 4)}
+    return {
+        "question": answer.question.name,
+        "ok": answer.ok,
+        "version": answer.version.value if answer.version else None,
+        "alpn": answer.alpn,
+        "cipher": answer.cipher,
+        "failure": None
+        if answer.failure is None
+        else {"kind": answer.failure.kind.value, "message": answer.failure.message},
+        "seconds": round(answer.seconds, 4),
+    }
 
 
 def _facts_dict(facts: Facts) -> dict[str, Any]:
     job = facts.job
     return {
-        "endpoint": job.target.uri, "host": job.target.host, "port": job.target.port,
-        "connect": job.target.connect, "address": facts.address, "sni": job.sni, "name": job.name,
-        "failure": None if facts.failure is None else {"kind": facts.failure.kind.value,
-                                                       "message": facts.failure.message},
-        "protocols": {"accepted": [v.value for v in facts.accepted()], "refused": [v.value for v in facts.refused()],
-                      "untestable": [v.value for v in facts.untestable]},
-        "alpn": [{"offered": list(a.question.alpn), "selected": a.alpn,
-                  "failure": a.failure.message if a.failure else None} for a in facts.alpn],
+        "endpoint": job.target.uri,
+        "host": job.target.host,
+        "port": job.target.port,
+        "connect": job.target.connect,
+        "address": facts.address,
+        "sni": job.sni,
+        "name": job.name,
+        "failure": None
+        if facts.failure is None
+        else {"kind": facts.failure.kind.value, "message": facts.failure.message},
+        "protocols": {
+            "accepted": [v.value for v in facts.accepted()],
+            "refused": [v.value for v in facts.refused()],
+            "untestable": [v.value for v in facts.untestable],
+        },
+        "alpn": [
+            {"offered": list(a.question.alpn), "selected": a.alpn, "failure": a.failure.message if a.failure else None}
+            for a in facts.alpn
+        ],
         "certificates": [_cert_dict(c) for c in _chain(facts)],
-        "verify": None if facts.verify is None else {
-            "ok": facts.verify.ok, "message": facts.verify.failure.message if facts.verify.failure else None},
-        "answers": [_answer_dict(a) for a in (facts.baseline, *(a for _, a in facts.versions), *facts.alpn,
-                                              facts.verify) if a is not None],
+        "verify": None
+        if facts.verify is None
+        else {"ok": facts.verify.ok, "message": facts.verify.failure.message if facts.verify.failure else None},
+        "answers": [
+            _answer_dict(a)
+            for a in (facts.baseline, *(a for _, a in facts.versions), *facts.alpn, facts.verify)
+            if a is not None
+        ],
         "handshakes": facts.handshakes,
         "seconds": round(facts.seconds, 3),
     }
@@ -101,9 +130,15 @@ def _chain(facts: Facts) -> list[Certificate]:
 
 
 def _cert_dict(cert: Certificate) -> dict[str, Any]:
-    return {"subject": cert.subject, "issuer": cert.issuer, "dns_names": list(cert.dns_names),
-            "ip_addresses": list(cert.ip_addresses), "key": f"{cert.key_type} {cert.key_bits}",
-            "not_after": cert.not_after.isoformat(), "sha256": cert.fingerprint_sha256}
+    return {
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "dns_names": list(cert.dns_names),
+        "ip_addresses": list(cert.ip_addresses),
+        "key": f"{cert.key_type} {cert.key_bits}",
+        "not_after": cert.not_after.isoformat(),
+        "sha256": cert.fingerprint_sha256,
+    }
 
 
 def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
@@ -114,9 +149,17 @@ def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
 
 
 def _row_dict(row: Comparison) -> dict[str, Any]:
-    return {"listener": row.listener.resource, "file": row.listener.loc.file, "line": row.listener.loc.line,
-            "endpoint": row.job.target.uri, "sni": row.job.sni, "rule_id": row.rule_id,
-            "static": _verdict_dict(row.static), "live": _verdict_dict(row.live), "outcome": row.outcome}
+    return {
+        "listener": row.listener.resource,
+        "file": row.listener.loc.file,
+        "line": row.listener.loc.line,
+        "endpoint": row.job.target.uri,
+        "sni": row.job.sni,
+        "rule_id": row.rule_id,
+        "static": _verdict_dict(row.static),
+        "live": _verdict_dict(row.live),
+        "outcome": row.outcome,
+    }
 
 
 # --- table ----------------------------------------------------------------------------------
@@ -152,8 +195,10 @@ def _facts_lines(facts: Facts, store: str) -> list[str]:
     for index, cert in enumerate(_chain(facts), start=1):
         sans = ", ".join([*cert.dns_names, *cert.ip_addresses]) or "no SAN"
         label = "certificates" if index == 1 else ""
-        out.append(f"  {label:<13} {index}. {cert.subject} (SANs: {sans}; {cert.key_type} {cert.key_bits}; "
-                   f"until {cert.not_after:%Y-%m-%d})")
+        out.append(
+            f"  {label:<13} {index}. {cert.subject} (SANs: {sans}; {cert.key_type} {cert.key_bits}; "
+            f"until {cert.not_after:%Y-%m-%d})"
+        )
     if facts.baseline is not None and not facts.baseline.chain_complete:
         out.append("                (this Python exposes only the leaf: chain rules not checked)")
     if facts.verify is not None:
@@ -168,11 +213,24 @@ def _findings_lines(active: tuple[Finding, ...]) -> list[str]:
 
     lines: list[str] = []
     for file, group in groupby(active, key=lambda f: f.loc.file):
-        rows = [[f.loc.line if f.loc.line is not None else "-", f.severity.value.upper(), f.rule_id,
-                 f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}"] for f in group]
+        rows = [
+            [
+                f.loc.line if f.loc.line is not None else "-",
+                f.severity.value.upper(),
+                f.rule_id,
+                f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}",
+            ]
+            for f in group
+        ]
         lines.append(file)
-        lines.append(tabulate(rows, headers=["line", "severity", "rule", "finding"], tablefmt="simple_grid",
-                              maxcolwidths=[None, None, None, 80]))
+        lines.append(
+            tabulate(
+                rows,
+                headers=["line", "severity", "rule", "finding"],
+                tablefmt="simple_grid",
+                maxcolwidths=[None, None, None, 80],
+            )
+        )
         lines.append("")
     return lines
 
@@ -200,16 +258,32 @@ def _comparison_lines(probe: ProbeResult) -> list[str]:
             continue
         if row.outcome == "agree" and row.static.state == "passes":
             continue
-        rows.append([where, row.job.label, row.rule_id, _cell(row.static), _cell(row.live),
-                     row.outcome.upper() if row.outcome == "disagree" else row.outcome])
+        rows.append(
+            [
+                where,
+                row.job.label,
+                row.rule_id,
+                _cell(row.static),
+                _cell(row.live),
+                row.outcome.upper() if row.outcome == "disagree" else row.outcome,
+            ]
+        )
     lines = ["Static analysis vs live endpoint (rules that fire on either side, and disagreements)"]
     if rows:
-        lines.append(tabulate(rows, headers=["listener", "endpoint", "rule", "static", "live", "outcome"],
-                              tablefmt="simple_grid", maxcolwidths=[34, 30, 22, 40, 40, None]))
+        lines.append(
+            tabulate(
+                rows,
+                headers=["listener", "endpoint", "rule", "static", "live", "outcome"],
+                tablefmt="simple_grid",
+                maxcolwidths=[34, 30, 22, 40, 40, None],
+            )
+        )
     counts = Counter(r.outcome for r in probe.comparison)
     silent = sum(1 for r in probe.comparison if r.outcome == "agree" and r.static.state == "passes")
-    lines.append(f"{len(probe.comparison)} comparisons: {counts.get('agree', 0)} agree ({silent} of them silent), "
-                 f"{counts.get('disagree', 0)} disagree, {counts.get('unknown', 0)} unknown")
+    lines.append(
+        f"{len(probe.comparison)} comparisons: {counts.get('agree', 0)} agree ({silent} of them silent), "
+        f"{counts.get('disagree', 0)} disagree, {counts.get('unknown', 0)} unknown"
+    )
     for skipped in probe.skipped:
         name = f" ({skipped.name})" if skipped.name else ""
         lines.append(f"not probed: {skipped.listener.resource}{name} at {skipped.listener.loc}: {skipped.reason}")
@@ -220,8 +294,10 @@ def _summary(probe: ProbeResult) -> str:
     active = probe.result.active
     counts = Counter(f.severity for f in active)
     by_severity = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity) if counts.get(s))
-    text = (f"{len(active)} finding{'s' if len(active) != 1 else ''} from {len(probe.facts)} endpoint"
-            f"{'s' if len(probe.facts) != 1 else ''} ({probe.handshakes} handshakes in {probe.seconds:.2f} s)")
+    text = (
+        f"{len(active)} finding{'s' if len(active) != 1 else ''} from {len(probe.facts)} endpoint"
+        f"{'s' if len(probe.facts) != 1 else ''} ({probe.handshakes} handshakes in {probe.seconds:.2f} s)"
+    )
     if by_severity:
         text += f": {by_severity}"
     if probe.result.suppressed:

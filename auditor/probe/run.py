@@ -22,8 +22,14 @@ from auditor.probe.compare import CHAIN_RULES, COMPARED, Comparison, Skipped, co
 from auditor.probe.session import Facts, Settings, ask_all
 from auditor.probe.target import Job, Override, Target, is_ip
 
-PSEUDO_RULES = ("probe-connect-failed", "probe-handshake-failed", "probe-not-tls", "probe-cert-untrusted",
-                "probe-static-disagreement", "parse-error")
+PSEUDO_RULES = (
+    "probe-connect-failed",
+    "probe-handshake-failed",
+    "probe-not-tls",
+    "probe-cert-untrusted",
+    "probe-static-disagreement",
+    "parse-error",
+)
 PROBE_RULES = (*COMPARED, *PSEUDO_RULES)
 
 
@@ -77,19 +83,20 @@ def probe(targets: list[Target], snis: list[str], options: ProbeOptions, grpc: b
     extra = Extras(routes=(_declared_grpc(),), codec=Protocol.AUTO) if grpc else Extras()
     built = build(facts, [extra] * len(facts), trust_store(options.settings))
     result = _evaluate(built, options, Path.cwd(), 0)
-    return ProbeResult(result, tuple(facts), None, (), trust_store(options.settings), built.chains_complete,
-                       time.monotonic() - start)
+    return ProbeResult(
+        result, tuple(facts), None, (), trust_store(options.settings), built.chains_complete, time.monotonic() - start
+    )
 
 
 def _declared_grpc() -> Route:
-    return Route(Location("command line", None), "--grpc", "(declared with --grpc)", None, True, None,
-                 Protocol.GRPC)
+    return Route(Location("command line", None), "--grpc", "(declared with --grpc)", None, True, None, Protocol.GRPC)
 
 
 def probe_configs(paths: list[str], options: ProbeOptions) -> ProbeResult:
     start = time.monotonic()
-    static = audit(paths, AuditOptions(now=options.now, cert_expiry_days=options.cert_expiry_days,
-                                       strict=options.strict))
+    static = audit(
+        paths, AuditOptions(now=options.now, cert_expiry_days=options.cert_expiry_days, strict=options.strict)
+    )
     planned = plan(static.model, options.resolve)
     facts = ask_all(planned.jobs, options.settings)
     extras = [Extras() for _ in planned.jobs]
@@ -105,8 +112,15 @@ def probe_configs(paths: list[str], options: ProbeOptions) -> ProbeResult:
     # Inline suppressions in the configuration apply to disagreements reported at its lines.
     built.model.suppressions.extend(static.model.suppressions)
     result = _evaluate(built, options, static.root, static.files)
-    return ProbeResult(result, tuple(facts), tuple(rows), tuple(planned.skipped), trust_store(options.settings),
-                       built.chains_complete, time.monotonic() - start)
+    return ProbeResult(
+        result,
+        tuple(facts),
+        tuple(rows),
+        tuple(planned.skipped),
+        trust_store(options.settings),
+        built.chains_complete,
+        time.monotonic() - start,
+    )
 
 
 def _extras_from(listener: Listener) -> Extras:
@@ -126,8 +140,9 @@ def _rules(options: ProbeOptions, built: Built) -> list[Rule]:
 
 def _evaluate(built: Built, options: ProbeOptions, root: Path, files: int) -> AuditResult:
     model: Model = built.model
-    engine = run(model, _rules(options, built), _now(options), cert_expiry_days=options.cert_expiry_days,
-                 strict=options.strict)
+    engine = run(
+        model, _rules(options, built), _now(options), cert_expiry_days=options.cert_expiry_days, strict=options.strict
+    )
     findings = merge_names(engine.findings)
     problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
     errors = tuple(f for f in findings if (f.rule_id, f.loc, f.message) in problem_keys)

@@ -99,8 +99,9 @@ def ask(job: Job, settings: Settings) -> Facts:
     return Facts(job, shown, None, baseline, by_version, untestable, alpn, verify, time.monotonic() - start)
 
 
-def _first_reachable(addresses: list[Address], sni: str | None, question: Question,
-                     settings: Settings) -> tuple[Answer, Address]:
+def _first_reachable(
+    addresses: list[Address], sni: str | None, question: Question, settings: Settings
+) -> tuple[Answer, Address]:
     """Like ``socket.create_connection``: try each address until one accepts TCP."""
     answer: Answer | None = None
     for address in addresses:
