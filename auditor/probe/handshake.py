@@ -11,16 +11,17 @@ the separate ``verify`` question asks what a verifying client would say.
 
 from __future__ import annotations
 
-import concurrent.futures
 import enum
 import functools
 import socket
 import ssl
+import threading
 import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.hostnames import to_ascii
 from auditor.model import TlsVersion
 
 # Offer every suite the local OpenSSL has (but no anonymous ones), at security level 0: OpenSSL 3
@@ -115,21 +116,28 @@ Address = tuple[int, tuple[Any, ...]]  # (address family, sockaddr) from getaddr
 
 def resolve(host: str, port: int, timeout: float) -> list[Address] | Failure:
     """Addresses for a host, in the resolver's order. Bounded by ``timeout`` even when the system
-    resolver is not (getaddrinfo has no timeout of its own)."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="confaudit-dns")
-    future = pool.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
-    try:
-        infos = future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
+    resolver is not (getaddrinfo has no timeout of its own): the lookup runs in a daemon thread,
+    which neither blocks the answer nor the interpreter's exit when the resolver hangs."""
+    outcome: list[object] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+            outcome.append(exc)
+        done.set()
+
+    threading.Thread(target=lookup, name="confaudit-dns", daemon=True).start()
+    if not done.wait(timeout):
         return Failure(FailureKind.DNS, f"resolving {host!r} took longer than {timeout:g} s")
-    except socket.gaierror as exc:
-        return Failure(FailureKind.DNS, f"cannot resolve {host!r}: {exc.strerror or exc}")
-    except (OSError, UnicodeError) as exc:
-        return Failure(FailureKind.DNS, f"cannot resolve {host!r}: {exc}")
-    finally:
-        pool.shutdown(wait=False)
+    result = outcome[0]
+    if isinstance(result, socket.gaierror):
+        return Failure(FailureKind.DNS, f"cannot resolve {host!r}: {result.strerror or result}")
+    if isinstance(result, Exception):
+        return Failure(FailureKind.DNS, f"cannot resolve {host!r}: {result}")
     seen: list[Address] = []
-    for family, _type, _proto, _name, sockaddr in infos:
+    for family, _type, _proto, _name, sockaddr in result:  # type: ignore[attr-defined]
         item = (int(family), tuple(sockaddr))
         if item not in seen:
             seen.append(item)
@@ -212,7 +220,11 @@ def _handshake(
     start: float,
 ) -> Answer:
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=sni)
+    try:
+        # SNI goes out in its A-label form (RFC 6066): bücher.example -> xn--bcher-kva.example.
+        tls = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=to_ascii(sni) if sni else None)
+    except (ValueError, UnicodeError) as exc:
+        return Answer(question, failure=Failure(FailureKind.LOCAL, f"cannot send {sni!r} as SNI: {exc}"))
     received = bytearray()
     failure: Failure | None = None
     while True:

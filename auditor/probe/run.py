@@ -78,14 +78,17 @@ def jobs_for(targets: list[Target], snis: list[str], overrides: dict[str, Overri
 
 def probe(targets: list[Target], snis: list[str], options: ProbeOptions, grpc: bool = False) -> ProbeResult:
     start = time.monotonic()
-    jobs = jobs_for(targets, snis, options.resolve)
-    facts = ask_all(jobs, options.settings)
+    facts = ask_all(jobs_for(targets, snis, options.resolve), options.settings)
+    return evaluate(facts, options, grpc, start)
+
+
+def evaluate(facts: list[Facts], options: ProbeOptions, grpc: bool = False, start: float | None = None) -> ProbeResult:
+    """Model, rules and findings for answers already collected."""
     extra = Extras(routes=(_declared_grpc(),), codec=Protocol.AUTO) if grpc else Extras()
     built = build(facts, [extra] * len(facts), trust_store(options.settings))
     result = _evaluate(built, options, Path.cwd(), 0)
-    return ProbeResult(
-        result, tuple(facts), None, (), trust_store(options.settings), built.chains_complete, time.monotonic() - start
-    )
+    seconds = time.monotonic() - start if start is not None else sum(f.seconds for f in facts)
+    return ProbeResult(result, tuple(facts), None, (), trust_store(options.settings), built.chains_complete, seconds)
 
 
 def _declared_grpc() -> Route:
@@ -135,6 +138,11 @@ def _rules(options: ProbeOptions, built: Built) -> list[Rule]:
     skip = set(options.skip_rules)
     if not built.chains_complete:
         skip |= set(CHAIN_RULES)  # only the leaf was readable: the chain cannot be judged
+    offered = options.settings.alpn
+    if "h2" not in offered:  # h2 was never offered: whether the server would select it is unknown
+        skip |= {"alpn-h2-missing", "alpn-h2-order"}
+    elif "http/1.1" not in offered:
+        skip.add("alpn-h2-order")
     return select_rules(PROBE_RULES, sorted(skip))
 
 

@@ -5,11 +5,18 @@ versions, ALPN and SAN coverage, over IPv4 and IPv6."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from auditor.cli import main
+from auditor.probe.handshake import peer_chain
+from auditor.probe.report import document
+from auditor.probe.run import ProbeOptions, evaluate
+from auditor.probe.session import Settings, ask
+from auditor.probe.target import Job, Target
+from tests.conftest import NOW as NOW_DT
 from tests.probe.helpers import COMPARED, NOW, details, rules_of, run_json
 from tests.probe.servers import CERTS, Server, free_port, nginx, prepare
 
@@ -137,3 +144,64 @@ def test_plain_http_on_a_tls_port(bad: Server, capsys: pytest.CaptureFixture[str
     assert (finding["file"], finding["line"]) == (f"probe://127.0.0.1:{port}", None)
     assert report["errors"] == [finding]
     assert code == 1
+
+
+def test_alpn_questions_follow_the_offered_list(good: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    # Offering only http/1.1 cannot tell whether h2 would be selected: the h2 rules are not judged.
+    code, report = run_json(
+        capsys,
+        "probe",
+        f"127.0.0.1:{good.port(8443)}",
+        "--sni",
+        "api.example.com",
+        "--alpn",
+        "http/1.1",
+        "--grpc",
+        "--ca-file",
+        CA,
+    )
+    (endpoint,) = report["probe"]["endpoints"]
+    assert [(a["offered"], a["selected"]) for a in endpoint["alpn"]] == [(["http/1.1"], "http/1.1")]
+    assert report["findings"] == [] and code == 0
+
+
+def test_resolve_probes_a_name_at_another_address(bad: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    port = bad.port(8443)
+    _, report = run_json(
+        capsys, "probe", f"shop.example.com:{port}", "--resolve", "shop.example.com=127.0.0.1", "--ca-file", CA
+    )
+    (endpoint,) = report["probe"]["endpoints"]
+    assert (endpoint["endpoint"], endpoint["address"], endpoint["sni"]) == (
+        f"probe://shop.example.com:{port}",
+        "127.0.0.1",
+        "shop.example.com",
+    )
+    assert ("cert-san-mismatch", "shop.example.com") in details(report)
+
+
+def test_internationalised_sni(bad: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    _, report = run_json(capsys, "probe", f"127.0.0.1:{bad.port(8443)}", "--sni", "bücher.example", "--ca-file", CA)
+    assert ("cert-san-mismatch", "bücher.example") in details(report)
+
+
+def test_leaf_only_chain_is_not_judged(bad: Server) -> None:
+    # Python 3.10-3.12 read the chain through ssl's private _sslobj.get_unverified_chain() (public
+    # from 3.13). Where neither exists only the leaf is known: chain rules must then stay silent
+    # rather than report every chain as incomplete. That Python cannot run here, so its answer is
+    # made from a real one by dropping the intermediate.
+    job = Job(Target("127.0.0.1", bad.port(8443)), "api.example.com", "api.example.com")
+    facts = ask(job, Settings(5.0, ("h2", "http/1.1"), CA))
+    assert facts.baseline is not None and facts.baseline.chain_complete and len(facts.baseline.chain) == 2
+    leaf_only = replace(facts, baseline=replace(facts.baseline, chain=facts.baseline.chain[:1], chain_complete=False))
+    result = evaluate([leaf_only], ProbeOptions(now=NOW_DT))
+    assert not result.chains_complete
+    assert "cert-chain-incomplete" not in {f.rule_id for f in result.result.findings}
+    assert document(result)["probe"]["full_chains"] is False
+
+
+def test_peer_chain_falls_back_to_the_leaf() -> None:
+    class LeafOnlyObject:  # stands in for an SSLObject without get_unverified_chain (no such Python here)
+        def getpeercert(self, binary_form: bool = False) -> bytes:
+            return b"leaf-der"
+
+    assert peer_chain(LeafOnlyObject()) == ((b"leaf-der",), False)  # type: ignore[arg-type]
