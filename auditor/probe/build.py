@@ -24,7 +24,7 @@ from auditor.model import (
     Route,
     TlsSettings,
 )
-from auditor.probe.handshake import Failure, FailureKind
+from auditor.probe.network import Failure, FailureKind
 from auditor.probe.session import Facts
 from auditor.probe.target import bracket
 

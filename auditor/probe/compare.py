@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from auditor.engine import run
 from auditor.model import Listener, Location, Model, Problem
 from auditor.policies import Rule
-from auditor.probe.handshake import FailureKind
+from auditor.probe.network import FailureKind
 from auditor.probe.session import Facts
 from auditor.probe.target import Job, Override, Target, is_ip
 

@@ -11,18 +11,16 @@ the separate ``verify`` question asks what a verifying client would say.
 
 from __future__ import annotations
 
-import enum
 import functools
 import socket
 import ssl
-import threading
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 from auditor.hostnames import to_ascii
 from auditor.model import TlsVersion
+from auditor.probe.network import Address, Failure, FailureKind, connect
 
 # Offer every suite the local OpenSSL has (but no anonymous ones), at security level 0: OpenSSL 3
 # refuses TLS 1.0/1.1 and SHA-1 signatures at its default level, so without this a probe could
@@ -63,29 +61,6 @@ def version_of(name: str | None) -> TlsVersion | None:
     return _NAMES.get(name or "")
 
 
-class FailureKind(enum.Enum):
-    DNS = "dns"  # the name does not resolve
-    REFUSED = "refused"  # nothing listens (TCP RST)
-    UNREACHABLE = "unreachable"  # no route, network down, address not available
-    CONNECT_TIMEOUT = "connect-timeout"  # SYN unanswered
-    HANDSHAKE_TIMEOUT = "handshake-timeout"  # TCP accepted, no (complete) TLS answer in time
-    CLOSED = "closed"  # the server closed or reset the connection during the handshake
-    NOT_TLS = "not-tls"  # the server answered with something that is not TLS
-    ALERT = "alert"  # a TLS-level refusal: alert, no common version, cipher or protocol
-    VERIFY = "verify"  # certificate verification failed (the verify question only)
-    LOCAL = "local"  # the local OpenSSL cannot ask this question
-
-    @property
-    def is_connect(self) -> bool:
-        return self in (FailureKind.DNS, FailureKind.REFUSED, FailureKind.UNREACHABLE, FailureKind.CONNECT_TIMEOUT)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    kind: FailureKind
-    message: str
-
-
 @dataclass(frozen=True, slots=True)
 class Question:
     name: str  # "baseline", "TLSv1.1", "ALPN h2,http/1.1", "verify"
@@ -111,44 +86,6 @@ class Answer:
         return self.failure is None
 
 
-Address = tuple[int, tuple[Any, ...]]  # (address family, sockaddr) from getaddrinfo
-
-
-def resolve(host: str, port: int, timeout: float) -> list[Address] | Failure:
-    """Addresses for a host, in the resolver's order. Bounded by ``timeout`` even when the system
-    resolver is not (getaddrinfo has no timeout of its own): the lookup runs in a daemon thread,
-    which neither blocks the answer nor the interpreter's exit when the resolver hangs."""
-    outcome: list[object] = []
-    done = threading.Event()
-
-    def lookup() -> None:
-        try:
-            outcome.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
-        except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
-            outcome.append(exc)
-        done.set()
-
-    threading.Thread(target=lookup, name="confaudit-dns", daemon=True).start()
-    if not done.wait(timeout):
-        return Failure(FailureKind.DNS, f"resolving {host!r} took longer than {timeout:g} s")
-    result = outcome[0]
-    if isinstance(result, socket.gaierror):
-        return Failure(FailureKind.DNS, f"cannot resolve {host!r}: {result.strerror or result}")
-    if isinstance(result, Exception):
-        return Failure(FailureKind.DNS, f"cannot resolve {host!r}: {result}")
-    seen: list[Address] = []
-    for family, _type, _proto, _name, sockaddr in result:  # type: ignore[attr-defined]
-        item = (int(family), tuple(sockaddr))
-        if item not in seen:
-            seen.append(item)
-    return seen or Failure(FailureKind.DNS, f"{host!r} has no address")
-
-
-def show_address(address: Address) -> str:
-    host = str(address[1][0])
-    return f"[{host}]" if ":" in host else host
-
-
 def handshake(
     address: Address, sni: str | None, question: Question, timeout: float, cafile: str | None = None
 ) -> Answer:
@@ -161,7 +98,7 @@ def handshake(
     family, sockaddr = address
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        failure = _connect(sock, sockaddr, timeout)
+        failure = connect(sock, sockaddr, timeout)
         if failure is not None:
             return Answer(question, failure=failure, seconds=time.monotonic() - start)
         return _handshake(sock, context, sni, question, deadline, timeout, start)
@@ -193,21 +130,6 @@ def _context(question: Question, cafile: str | None) -> ssl.SSLContext:
     if question.alpn:
         context.set_alpn_protocols(list(question.alpn))
     return context
-
-
-def _connect(sock: socket.socket, sockaddr: tuple[Any, ...], timeout: float) -> Failure | None:
-    where = f"{show_address((sock.family, sockaddr))} port {sockaddr[1]}"
-    sock.settimeout(timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # handshake flights are small writes
-    try:
-        sock.connect(sockaddr)
-    except ConnectionRefusedError:
-        return Failure(FailureKind.REFUSED, f"connection refused: nothing listens on {where}")
-    except TimeoutError:
-        return Failure(FailureKind.CONNECT_TIMEOUT, f"TCP connect to {where} timed out after {timeout:g} s")
-    except OSError as exc:
-        return Failure(FailureKind.UNREACHABLE, f"cannot connect to {where}: {exc.strerror or exc}")
-    return None
 
 
 def _handshake(

@@ -18,16 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor.model import TlsVersion
-from auditor.probe.handshake import (
-    Address,
-    Answer,
-    Failure,
-    Question,
-    handshake,
-    resolve,
-    show_address,
-    testable_versions,
-)
+from auditor.probe.handshake import Answer, Question, handshake, testable_versions
+from auditor.probe.network import Address, Failure, resolve, show_address
 from auditor.probe.target import Job
 
 DEFAULT_ALPN = ("h2", "http/1.1")
