@@ -80,7 +80,7 @@ def _bundles(facts: list[Facts], built: Built) -> dict[_ChainKey, CertificateBun
     names: dict[_ChainKey, list[str]] = {}
     for item in facts:
         if item.failure is None and item.baseline is not None and item.baseline.chain:
-            names.setdefault((item.job.target.uri, item.baseline.chain), []).append(item.job.name)
+            names.setdefault((item.job.target.uri, item.baseline.chain), []).append(item.job.shown)
             built.chains_complete &= item.baseline.chain_complete
     bundles: dict[_ChainKey, CertificateBundle | None] = {}
     for (uri, chain), served_for in names.items():
@@ -126,7 +126,7 @@ def _listener(
         instance=target.uri,
         address=bracket(target.host),
         port=target.port,
-        server_names=(item.job.name,),
+        server_names=(item.job.name,) if item.job.name else (),
         tls_expected=True,
         routes=extra.routes,
         codec=extra.codec,
@@ -161,7 +161,7 @@ def _listener(
                 "probe-cert-untrusted",
                 loc,
                 _resource(item),
-                f"the chain served for {item.job.name!r} does not verify against {trust_store}: "
+                f"the chain served for {item.job.shown!r} does not verify against {trust_store}: "
                 f"{item.verify.failure.message}",
             )
         )

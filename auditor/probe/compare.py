@@ -74,7 +74,7 @@ def plan(model: Model, overrides: dict[str, Override]) -> Plan:
             if isinstance(target, str):
                 skipped.append(Skipped(listener, sni, target))
                 continue
-            job = Job(target, sni, sni or target.host)
+            job = Job(target, sni, sni)
             if job not in index:
                 index[job] = len(jobs)
                 jobs.append(job)
@@ -93,7 +93,10 @@ def _target(listener: Listener, name: str | None, overrides: dict[str, Override]
         port = override.port or port
         if port is None:
             return f"{listener.address} has no port: give one with --resolve NAME=ADDR:PORT"
-        return Target(name or override.address, port, override.address)
+        # Label the endpoint as the configuration names it, and connect where --resolve says.
+        concrete = listener.address not in _WILDCARD_ADDRESSES and not listener.address.startswith("unix:")
+        host = name or (listener.address.strip("[]") if concrete else override.address)
+        return Target(host, port, override.address)
     if listener.address.startswith("unix:"):
         key = name or listener.address
         return f"listens on a unix socket ({listener.address}): map it with --resolve {key}=ADDR:PORT"

@@ -39,7 +39,13 @@ class Job:
 
     target: Target
     sni: str | None  # the server_name sent in the ClientHello; None sends no SNI
-    name: str  # the name a client checks the certificate against: the SNI, or the host/IP
+    # The name a client checks the certificate against: the SNI, or the host/IP it connects to;
+    # None when nothing says which name clients use (a configured listener without server_name).
+    name: str | None
+
+    @property
+    def shown(self) -> str:
+        return self.sni or self.target.host
 
     @property
     def label(self) -> str:
