@@ -31,6 +31,7 @@ PSEUDO_RULES = (
     "parse-error",
 )
 PROBE_RULES = (*COMPARED, *PSEUDO_RULES)
+UNCHECKED = ("probe-connect-failed", "probe-handshake-failed", "probe-not-tls", "parse-error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,9 @@ def _evaluate(built: Built, options: ProbeOptions, root: Path, files: int) -> Au
         model, _rules(options, built), _now(options), cert_expiry_days=options.cert_expiry_days, strict=options.strict
     )
     findings = merge_names(engine.findings)
-    problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
+    # The JSON `errors` list: what could not be checked (unreachable, no TLS, unreadable
+    # certificate), not live findings such as an untrusted chain or a disagreement.
+    problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems if p.rule_id in UNCHECKED}
     errors = tuple(f for f in findings if (f.rule_id, f.loc, f.message) in problem_keys)
     return AuditResult(root, files, tuple(findings), errors, tuple(engine.internal_errors), model)
 

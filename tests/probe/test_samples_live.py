@@ -79,6 +79,7 @@ def test_samples_static_and_live_verdicts(samples: Server, capsys: pytest.Captur
     (finding,) = [f for f in report["findings"] if f["rule_id"] == "probe-static-disagreement"]
     assert (finding["file"], finding["line"]) == ("sites-enabled/partners.conf", 7)
     assert "refuses TLSv1, TLSv1.1, TLSv1.3" in finding["message"]
+    assert report["errors"] == []  # a disagreement is a finding, not something left unchecked
     # IPv4 and IPv6 listeners of api.conf were both probed.
     assert {e["address"] for e in report["probe"]["endpoints"] if e["sni"] == "api.example.com"} == {
         "127.0.0.1",
