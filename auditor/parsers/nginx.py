@@ -21,6 +21,11 @@ from auditor.model import Location, Model, Problem, Suppression, UnknownDirectiv
 from auditor.parsers.base import ParseContext, map_absolute
 from auditor.suppress import parse_comment
 
+# Files nginx packages install next to nginx.conf; a config that includes them relies on the
+# package, not on the repository.
+SYSTEM_FILES = frozenset({"mime.types", "fastcgi_params", "fastcgi.conf", "uwsgi_params", "scgi_params",
+                          "koi-utf", "koi-win", "win-utf", "proxy_params", "snippets/fastcgi-php.conf",
+                          "snippets/snakeoil.conf"})
 # Blocks whose contents are data, not directives (crossplane's strict mode wrongly flags them).
 DATA_BLOCKS = frozenset({"types", "map", "geo", "split_clients", "charset_map", "match", "limit_except_data"})
 
@@ -144,6 +149,27 @@ class Tree:
         entries = [f for k, f in self.files.items() if k not in included]
         return sorted(entries, key=lambda f: f.source.rel)
 
+    def prefix_for(self, entry: NginxFile) -> Path:
+        """The configuration prefix relative paths resolve from.
+
+        For a main configuration (top-level ``http``/``events``) it is the file's directory, as
+        for ``nginx -c FILE``. A snippet that is an entry only because its includer is outside the
+        tree (``conf.d/app.conf`` included from /etc/nginx/nginx.conf) resolves from the nearest
+        ancestor holding an nginx.conf, else the nearest one where its relative includes exist.
+        """
+        own = entry.source.path.parent
+        if any(d["directive"] in ("http", "events", "stream") for d in entry.directives):
+            return own
+        relative = [pattern for pattern, _ in entry.includes if not Path(pattern).is_absolute()]
+        ancestors = list(_ancestors(own, self.ctx.root))
+        for directory in ancestors:
+            if (directory / "nginx.conf").is_file() and directory != own:
+                return directory
+        for directory in ancestors:
+            if relative and all(self._resolve(p, directory) or p in SYSTEM_FILES for p in relative):
+                return directory
+        return own
+
     def expand(self, nodes: list[Node], prefix: Path) -> Iterator[Node]:
         """Yield the nodes of one block with ``include`` replaced by the included files' nodes."""
         for node in nodes:
@@ -151,7 +177,8 @@ class Tree:
                 yield node
                 continue
             targets = self.resolve(node.args[0], prefix)
-            if not targets and not Path(node.args[0]).is_absolute() and not glob.has_magic(node.args[0]):
+            if (not targets and not Path(node.args[0]).is_absolute() and not glob.has_magic(node.args[0])
+                    and node.args[0] not in SYSTEM_FILES):
                 self._problem(node.loc, node.file, f"include {node.args[0]!r} does not exist "
                                                    f"(resolved from {self.ctx.rel(prefix) or '.'}/)")
             for target in targets:
@@ -205,10 +232,7 @@ def _parse_one(path: Path) -> _Outcome:
         return _Outcome(None, [(None, f"cannot read file: {exc.strerror}")])
     if b"\0" in data[:65536]:
         return _Outcome(None, [(1, "binary file where an nginx configuration was expected")])
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return _Outcome(None, [(data.count(b"\n", 0, exc.start) + 1, "file is not UTF-8 text")])
+    # Not UTF-8 is fine: nginx takes bytes, and crossplane reads with errors="replace".
     try:
         payload = crossplane.parse(str(path), single=True, comments=True, check_ctx=False, check_args=False,
                                    catch_errors=True)
@@ -238,7 +262,7 @@ def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
     model = Model()
     tree = Tree(files, ctx, model)
     for entry in tree.entries():
-        prefix = entry.source.path.parent
+        prefix = tree.prefix_for(entry)
         top = nodes_of(entry.directives, entry.source.rel, entry.source.path,
                        (os.path.realpath(entry.source.path),))
         Builder(tree, entry.source.rel, prefix, model).build(top)
