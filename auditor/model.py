@@ -212,6 +212,9 @@ class Route:
     request_headers: tuple[Header, ...] = ()  # headers set on the upstream request
     response_headers: tuple[Header, ...] = ()  # headers added to the client response
     upstream_ref: Upstream | None = None
+    # Headers an enclosing level sets that do not apply here (nginx: a level that sets any
+    # proxy_set_header/add_header inherits none), each with the line that set it.
+    dropped_headers: tuple[Header, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
