@@ -288,7 +288,9 @@ class Builder:
             is_grpc_pass = upstream.name == "grpc_pass"
             protocol = Protocol.GRPC if is_grpc_pass else Protocol.HTTP1
             target = upstream.args[0]
-            is_grpc = is_grpc_pass or bool(_GRPC_PATH.match(prefix or "")) or "grpc" in _host(target).lower()
+            # gRPC is recognised by grpc_pass or by a gRPC method path (/package.Service/); not by
+            # upstream names: a "grpc-gateway" upstream is grpc-gateway's JSON/HTTP 1.1 side.
+            is_grpc = is_grpc_pass or bool(_GRPC_PATH.match(prefix or ""))
             headers = scope.grpc_headers if is_grpc_pass else scope.proxy_headers
             kept = ("add_headers", "grpc_headers" if is_grpc_pass else "proxy_headers")
             dropped = tuple(h for kind, h in scope.dropped if kind in kept)
@@ -329,11 +331,6 @@ def _literal_prefix(args: list[str]) -> str | None:
     if len(args) == 2 and args[0] in ("^~", "="):
         return args[1]
     return None
-
-
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0]
 
 
 def _proxy_pass_strip(prefix: str, url: str, location_args: list[str]) -> str | None:
