@@ -119,7 +119,7 @@ def applications(documents: list[Document]) -> tuple[list[AppSpec], list[Problem
 def _name(data: dict[str, Any]) -> str | None:
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    return str(name) if name else None
+    return name if isinstance(name, str) and name and "{{" not in name else None  # unrendered templates
 
 
 def _expand_set(document: Document, problems: list[Problem]) -> list[AppSpec]:
@@ -208,7 +208,7 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
     refs = {str(s["ref"]): str(s.get("repoURL") or "") for _, s in sources if s.get("ref")}
     for key, source in sources:
         repo_url = str(source.get("repoURL") or "")
-        if source.get("chart"):
+        if isinstance(source.get("chart"), str):
             mapped = _mapped(repo_url, ctx)
             if mapped is None:
                 log.info("%s: %s uses chart %s from %s, outside the scanned tree", app.document.file,
@@ -216,7 +216,7 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
                 continue
             chart = mapped / str(source["chart"])
             where = app.at(*key, "chart")
-        elif source.get("path") is not None:
+        elif isinstance(source.get("path"), str):
             chart = _locate(repo_url, str(source["path"]), manifest, ctx)
             where = app.at(*key, "path")
         else:
@@ -335,9 +335,15 @@ def _locate(repo_url: str, path: str, manifest: Path, ctx: ParseContext) -> Path
         return (mapped / path).resolve()
     for root in _repo_roots(manifest, ctx.root):
         target = (root / path).resolve()
-        if target.exists():
+        if target.exists() and not _inside_chart(target, ctx.root):
             return target
     return (ctx.root / path).resolve()
+
+
+def _inside_chart(target: Path, scan_root: Path) -> bool:
+    """A chart's own folders (templates/, charts/) are never what another repo's path means."""
+    return any((parent / "Chart.yaml").is_file() for parent in target.parents
+               if parent == scan_root or scan_root in parent.parents)
 
 
 def _repo_roots(manifest: Path, scan_root: Path) -> list[Path]:

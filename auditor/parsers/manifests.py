@@ -49,8 +49,8 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
     started = time.monotonic()
     while True:
         queue = scan.run_apps(queue)
-        remaining = [c.path.resolve() for c in charts
-                     if c.path.resolve() not in scan.consumed_charts and c.path.resolve() not in standalone]
+        remaining = [c.path.resolve() for c in charts if not _is_library(c.path)
+                     and c.path.resolve() not in scan.consumed_charts and c.path.resolve() not in standalone]
         if not remaining:
             break
         releases = [helm.standalone_release(chart, ctx.root) for chart in remaining]
@@ -155,6 +155,17 @@ class _Scan:
         produced = yamlfiles.route(documents, self.ctx, skip=_SKIP)
         relabel(produced, f" [{label}{', line approximate' if approximate else ''}]")
         self.model.extend(produced)
+
+
+def _is_library(chart: Path) -> bool:
+    """Library charts hold only helpers and render nothing (helm refuses to template them)."""
+    from auditor.yamlload import YAMLError, safe_load
+
+    try:
+        data = safe_load((chart / "Chart.yaml").read_text(encoding="utf-8", errors="replace"))
+    except (OSError, YAMLError):
+        return False  # helm reports what is wrong with it
+    return isinstance(data, dict) and data.get("type") == "library"
 
 
 def _inside_chart(path: Path, top: Path) -> bool:
