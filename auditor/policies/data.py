@@ -113,6 +113,20 @@ def tls_policy() -> TlsPolicy:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def weak_suites(ciphers: tuple[CipherSuite, ...]) -> tuple[tuple[WeakCipherClass, tuple[str, ...]], ...]:
+    """The weak classes a cipher list hits, each with its suites in list order (memoized: many
+    listeners share one list)."""
+    hits: dict[int, list[str]] = {}
+    classes = tls_policy().weak_ciphers
+    for suite in ciphers:
+        for index, weak in enumerate(classes):
+            if weak.matches(suite):
+                hits.setdefault(index, []).append(suite.name)
+                break
+    return tuple((classes[i], tuple(names)) for i, names in sorted(hits.items()))
+
+
 @functools.cache
 def nginx_defaults() -> NginxDefaults:
     raw = _load("servers.yaml")["nginx"]
