@@ -134,8 +134,12 @@ def _expand_set(document: Document, problems: list[Problem]) -> list[AppSpec]:
             continue
         listing = generator.get("list")
         if not isinstance(listing, dict):
-            log.info("%s: ApplicationSet %s generator %s needs a cluster or git checkout: skipped",
-                     document.file, set_name, ", ".join(generator) or "?")
+            log.info(
+                "%s: ApplicationSet %s generator %s needs a cluster or git checkout: skipped",
+                document.file,
+                set_name,
+                ", ".join(generator) or "?",
+            )
             continue
         elements = listing.get("elements") or []
         if isinstance(listing.get("elementsYaml"), str):
@@ -143,8 +147,9 @@ def _expand_set(document: Document, problems: list[Problem]) -> list[AppSpec]:
                 loaded = safe_load(listing["elementsYaml"])
             except YAMLError as exc:
                 loc = document.at("spec", "generators", index, "list", "elementsYaml")
-                problems.append(Problem("parse-error", loc, f"ApplicationSet {set_name}",
-                                        f"elementsYaml is not valid YAML: {exc}"))
+                problems.append(
+                    Problem("parse-error", loc, f"ApplicationSet {set_name}", f"elementsYaml is not valid YAML: {exc}")
+                )
                 loaded = None
             elements = [*elements, *(loaded if isinstance(loaded, list) else [])]
         for element in elements:
@@ -211,8 +216,13 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
         if isinstance(source.get("chart"), str):
             mapped = _mapped(repo_url, ctx)
             if mapped is None:
-                log.info("%s: %s uses chart %s from %s, outside the scanned tree", app.document.file,
-                         app.label, source["chart"], repo_url)
+                log.info(
+                    "%s: %s uses chart %s from %s, outside the scanned tree",
+                    app.document.file,
+                    app.label,
+                    source["chart"],
+                    repo_url,
+                )
                 continue
             chart = mapped / str(source["chart"])
             where = app.at(*key, "chart")
@@ -222,21 +232,40 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
         else:
             continue  # a values-only source (`ref:`), read through the others' `$ref/` paths
         if not chart.exists():
-            result.problems.append(Problem(
-                "argocd-source-missing", where, app.label,
-                f"{app.label} deploys {relative(chart, ctx.root)}, which does not exist in the scanned tree"))
+            result.problems.append(
+                Problem(
+                    "argocd-source-missing",
+                    where,
+                    app.label,
+                    f"{app.label} deploys {relative(chart, ctx.root)}, which does not exist in the scanned tree",
+                )
+            )
             continue
         if (chart / "Chart.yaml").is_file():
             result.releases.append(_release(app, key, source, chart, refs, manifest, ctx, result))
         elif chart.is_dir():
             directory: dict[str, Any] = source["directory"] if isinstance(source.get("directory"), dict) else {}
-            result.directories.append(DirectoryTarget(chart, bool(directory.get("recurse")),
-                                                      _str(directory.get("include")), _str(directory.get("exclude"))))
+            result.directories.append(
+                DirectoryTarget(
+                    chart,
+                    bool(directory.get("recurse")),
+                    _str(directory.get("include")),
+                    _str(directory.get("exclude")),
+                )
+            )
     return result
 
 
-def _release(app: AppSpec, key: tuple[str | int, ...], source: dict[str, Any], chart: Path,
-             refs: dict[str, str], manifest: Path, ctx: ParseContext, result: Resolution) -> Release:
+def _release(
+    app: AppSpec,
+    key: tuple[str | int, ...],
+    source: dict[str, Any],
+    chart: Path,
+    refs: dict[str, str],
+    manifest: Path,
+    ctx: ParseContext,
+    result: Resolution,
+) -> Release:
     helm: dict[str, Any] = source["helm"] if isinstance(source.get("helm"), dict) else {}
     value_files: list[Path] = []
     for index, name in enumerate(helm.get("valueFiles") or []):
@@ -247,10 +276,15 @@ def _release(app: AppSpec, key: tuple[str | int, ...], source: dict[str, Any], c
         if path is None or not path.is_file():
             if not helm.get("ignoreMissingValueFiles"):
                 shown = relative(path, ctx.root) if path is not None else name
-                result.problems.append(Problem(
-                    "argocd-source-missing", app.at(*key, "helm", "valueFiles", index), app.label,
-                    f"{app.label} renders chart {relative(chart, ctx.root)} with values file {shown}, "
-                    "which does not exist in the scanned tree"))
+                result.problems.append(
+                    Problem(
+                        "argocd-source-missing",
+                        app.at(*key, "helm", "valueFiles", index),
+                        app.label,
+                        f"{app.label} renders chart {relative(chart, ctx.root)} with values file {shown}, "
+                        "which does not exist in the scanned tree",
+                    )
+                )
             continue
         value_files.append(path)
     inline: list[str] = []
@@ -266,13 +300,24 @@ def _release(app: AppSpec, key: tuple[str | int, ...], source: dict[str, Any], c
         if isinstance(parameter, dict) and parameter.get("name"):
             item = f"{parameter['name']}={_escape(str(parameter.get('value', '')))}"
             (set_strings if parameter.get("forceString") else sets).append(item)
-    set_files = [f"{p['name']}={chart / str(p['path'])}" for p in helm.get("fileParameters") or []
-                 if isinstance(p, dict) and p.get("name") and p.get("path")]
+    set_files = [
+        f"{p['name']}={chart / str(p['path'])}"
+        for p in helm.get("fileParameters") or []
+        if isinstance(p, dict) and p.get("name") and p.get("path")
+    ]
     destination: dict[str, Any] = app.spec["destination"] if isinstance(app.spec.get("destination"), dict) else {}
-    return Release(chart=chart, name=release_name(str(helm.get("releaseName") or app.name)),
-                   namespace=str(destination.get("namespace") or "default"), origin=app.at(*key),
-                   label=app.label, value_files=tuple(value_files), inline_values=tuple(inline),
-                   sets=tuple(sets), set_strings=tuple(set_strings), set_files=tuple(set_files))
+    return Release(
+        chart=chart,
+        name=release_name(str(helm.get("releaseName") or app.name)),
+        namespace=str(destination.get("namespace") or "default"),
+        origin=app.at(*key),
+        label=app.label,
+        value_files=tuple(value_files),
+        inline_values=tuple(inline),
+        sets=tuple(sets),
+        set_strings=tuple(set_strings),
+        set_files=tuple(set_files),
+    )
 
 
 def _value_file(name: str, chart: Path, refs: dict[str, str], manifest: Path, ctx: ParseContext) -> Path | None:
@@ -342,8 +387,11 @@ def _locate(repo_url: str, path: str, manifest: Path, ctx: ParseContext) -> Path
 
 def _inside_chart(target: Path, scan_root: Path) -> bool:
     """A chart's own folders (templates/, charts/) are never what another repo's path means."""
-    return any((parent / "Chart.yaml").is_file() for parent in target.parents
-               if parent == scan_root or scan_root in parent.parents)
+    return any(
+        (parent / "Chart.yaml").is_file()
+        for parent in target.parents
+        if parent == scan_root or scan_root in parent.parents
+    )
 
 
 def _repo_roots(manifest: Path, scan_root: Path) -> list[Path]:

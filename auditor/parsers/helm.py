@@ -112,8 +112,10 @@ def render(release: Release, settings: HelmSettings, root: Path) -> Rendered:
         return result
 
     if settings.binary is None:
-        return failed(f"chart {chart_rel} not rendered: helm is not installed (no `helm` on PATH; "
-                      "pass --helm-bin), so its templates are not checked")
+        return failed(
+            f"chart {chart_rel} not rendered: helm is not installed (no `helm` on PATH; "
+            "pass --helm-bin), so its templates are not checked"
+        )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="confaudit-helm-") as scratch:
         command = [settings.binary, "template", release.name, str(release.chart), "--namespace", release.namespace]
@@ -135,12 +137,21 @@ def render(release: Release, settings: HelmSettings, root: Path) -> Rendered:
             command += ["--set", item]
         env = dict(os.environ, HELM_CACHE_HOME=str(Path(scratch) / "cache"))
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=settings.timeout, check=False,
-                                 env=env, stdin=subprocess.DEVNULL)
+            run = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=settings.timeout,
+                check=False,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             result.seconds = time.monotonic() - started
-            return failed(f"helm template did not finish within {settings.timeout:g} s for chart {chart_rel}: "
-                          "chart not checked (raise --helm-timeout)")
+            return failed(
+                f"helm template did not finish within {settings.timeout:g} s for chart {chart_rel}: "
+                "chart not checked (raise --helm-timeout)"
+            )
         except OSError as exc:
             return failed(f"chart {chart_rel} not rendered: cannot run {settings.binary}: {exc.strerror}")
     result.seconds = time.monotonic() - started
@@ -158,8 +169,10 @@ def _failure(stderr: str, release: Release, root: Path) -> tuple[str, Location |
     reason = (errors[-1] if errors else lines[-1] if lines else "no error message").removeprefix("Error: ")
     if "missing in charts/ directory" in reason or "helm dependency build" in reason:
         missing = reason.rsplit(":", 1)[-1].strip()
-        reason = (f"chart dependencies are not vendored in charts/ ({missing}); run `helm dependency build` "
-                  "first: confaudit does not fetch them")
+        reason = (
+            f"chart dependencies are not vendored in charts/ ({missing}); run `helm dependency build` "
+            "first: confaudit does not fetch them"
+        )
     if len(reason) > 400:
         reason = reason[:400] + "..."
     loc = None
@@ -222,9 +235,11 @@ def _collect(stdout: str, release: Release, root: Path, result: Rendered) -> Non
             document.extra["helm_release"] = release.name
             result.documents.append(document)
     # Helm validates its own output as YAML, so problems here are rare; report them where they point.
-    result.problems.extend(Problem("helm-render-failed", p.loc, release.label,
-                                   f"helm output could not be read: {p.message}")
-                           for p in scratch.problems if p.rule_id == "parse-error")
+    result.problems.extend(
+        Problem("helm-render-failed", p.loc, release.label, f"helm output could not be read: {p.message}")
+        for p in scratch.problems
+        if p.rule_id == "parse-error"
+    )
 
 
 def _read_template(path: Path, root: Path, result: Rendered) -> list[str]:
@@ -282,8 +297,9 @@ def _sections(template_lines: list[str]) -> list[tuple[int, int]]:
     return sections or [(0, len(template_lines))]
 
 
-def _pick_section(template_lines: list[str], sections: list[tuple[int, int]], occurrence: int,
-                  kind: str | None) -> tuple[int, int]:
+def _pick_section(
+    template_lines: list[str], sections: list[tuple[int, int]], occurrence: int, kind: str | None
+) -> tuple[int, int]:
     """The template section (between `---` lines) a document came from: the n-th document of a
     kind is usually the n-th section holding that kind; a `range` repeats the last one."""
     candidates = sections
@@ -293,8 +309,9 @@ def _pick_section(template_lines: list[str], sections: list[tuple[int, int]], oc
     return candidates[min(occurrence, len(candidates) - 1)]
 
 
-def template_line_map(rendered_lines: list[str], template_lines: list[str], occurrence: int = 0,
-                      kind: str | None = None) -> tuple[int, ...]:
+def template_line_map(
+    rendered_lines: list[str], template_lines: list[str], occurrence: int = 0, kind: str | None = None
+) -> tuple[int, ...]:
     """For each rendered line (0-based), the 1-based template line it most likely came from."""
     if not template_lines:
         return (1,)
@@ -336,5 +353,10 @@ def chart_origin(chart: Path, root: Path) -> Location:
 def standalone_release(chart: Path, root: Path) -> Release:
     """A chart no Application renders: its own values.yaml, a release named after its folder."""
     rel = relative(chart, root)
-    return Release(chart=chart, name=release_name(chart.name), namespace="default",
-                   origin=chart_origin(chart, root), label=f"helm chart {rel}")
+    return Release(
+        chart=chart,
+        name=release_name(chart.name),
+        namespace="default",
+        origin=chart_origin(chart, root),
+        label=f"helm chart {rel}",
+    )

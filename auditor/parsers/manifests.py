@@ -49,8 +49,13 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
     started = time.monotonic()
     while True:
         queue = scan.run_apps(queue)
-        remaining = [c.path.resolve() for c in charts if not _is_library(c.path)
-                     and c.path.resolve() not in scan.consumed_charts and c.path.resolve() not in standalone]
+        remaining = [
+            c.path.resolve()
+            for c in charts
+            if not _is_library(c.path)
+            and c.path.resolve() not in scan.consumed_charts
+            and c.path.resolve() not in standalone
+        ]
         if not remaining:
             break
         releases = [helm.standalone_release(chart, ctx.root) for chart in remaining]
@@ -63,8 +68,7 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
         if chart not in scan.consumed_charts:
             scan.emit_rendered(rendered)
     if charts or scan.rendered:
-        log.info("helm: %d renders in %.2f s wall time", scan.rendered + len(standalone),
-                 time.monotonic() - started)
+        log.info("helm: %d renders in %.2f s wall time", scan.rendered + len(standalone), time.monotonic() - started)
     unused = [doc for rel, docs in scan.docs_by_file.items() if rel not in scan.consumed_files for doc in docs]
     scan.model.extend(yamlfiles.route(unused, ctx, skip=_SKIP))
     return scan.model
@@ -89,8 +93,12 @@ class _Scan:
     rendered: int = 0
 
     def __post_init__(self) -> None:
-        self.settings = helm.HelmSettings(helm.find_helm(self.ctx.helm_bin), self.ctx.helm_timeout,
-                                          tuple(Path(v) for v in self.ctx.values), self.ctx.sets)
+        self.settings = helm.HelmSettings(
+            helm.find_helm(self.ctx.helm_bin),
+            self.ctx.helm_timeout,
+            tuple(Path(v) for v in self.ctx.values),
+            self.ctx.sets,
+        )
 
     def new_apps(self, documents: list[Document]) -> list[argocd.AppSpec]:
         found = [d for d in documents if yamlfiles.classify(d.data) == "argocd"]

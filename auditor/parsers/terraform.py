@@ -145,12 +145,16 @@ def _resources(source: SourceFile, model: Model) -> list[tuple[str, str, Block]]
         data = hcl2.transform(tree).serialize()
     except UnexpectedInput as exc:
         reason = str(exc).strip().splitlines()[0]
-        model.problems.append(Problem("parse-error", Location(rel, exc.line if exc.line > 0 else None), rel,
-                                      f"HCL syntax error: {reason}"))
+        model.problems.append(
+            Problem(
+                "parse-error", Location(rel, exc.line if exc.line > 0 else None), rel, f"HCL syntax error: {reason}"
+            )
+        )
         return []
     except (LarkError, ValueError, RecursionError) as exc:  # the transformer's own complaints
-        model.problems.append(Problem("parse-error", Location(rel, 1), rel,
-                                      f"HCL could not be read: {type(exc).__name__}: {exc}"))
+        model.problems.append(
+            Problem("parse-error", Location(rel, 1), rel, f"HCL could not be read: {type(exc).__name__}: {exc}")
+        )
         return []
     trees = [c for c in _body(tree) if c.data == "block" and _identifier(c) == "resource"]
     entries = data.get("resource") or []
@@ -165,21 +169,54 @@ def _resources(source: SourceFile, model: Model) -> list[tuple[str, str, Block]]
 # --- load balancer TLS policies -----------------------------------------------------------------
 
 
-def _tls_listener(block: Block, resource: str, model: Model, *, protocols: tuple[TlsVersion, ...],
-                  ciphers: tuple[str, ...], explicit: bool, note: str, tls_loc: Location,
-                  port: int | None, certificate: str | None, spec: str) -> None:
+def _tls_listener(
+    block: Block,
+    resource: str,
+    model: Model,
+    *,
+    protocols: tuple[TlsVersion, ...],
+    ciphers: tuple[str, ...],
+    explicit: bool,
+    note: str,
+    tls_loc: Location,
+    port: int | None,
+    certificate: str | None,
+    spec: str,
+) -> None:
     from auditor.model import Listener
     from auditor.parsers.tlsinfo import expand_ciphers
 
     suites = expand_ciphers(":".join(ciphers)) if ciphers else ()
     # The certificate lives in ACM / a certificate manager: it exists, but not in the tree.
     cert = CertificateRef(tls_loc, certificate, None, RefStatus.EXTERNAL, RefStatus.EXTERNAL)
-    tls = TlsSettings(loc=tls_loc, protocols=protocols, protocols_explicit=explicit, protocols_note=note,
-                      cipher_spec=spec, ciphers=suites, ciphers_loc=tls_loc, alpn=(),
-                      alpn_explicit=False, alpn_loc=None, certificates=(cert,))
-    model.listeners.append(Listener(loc=block.loc, resource=resource, source_kind="terraform", instance=block.file,
-                                    address="*", port=port, tls=tls, server_names=(), http2=False,
-                                    http2_explicit=False, tls_expected=True))
+    tls = TlsSettings(
+        loc=tls_loc,
+        protocols=protocols,
+        protocols_explicit=explicit,
+        protocols_note=note,
+        cipher_spec=spec,
+        ciphers=suites,
+        ciphers_loc=tls_loc,
+        alpn=(),
+        alpn_explicit=False,
+        alpn_loc=None,
+        certificates=(cert,),
+    )
+    model.listeners.append(
+        Listener(
+            loc=block.loc,
+            resource=resource,
+            source_kind="terraform",
+            instance=block.file,
+            address="*",
+            port=port,
+            tls=tls,
+            server_names=(),
+            http2=False,
+            http2_explicit=False,
+            tls_expected=True,
+        )
+    )
 
 
 def _unknown(block: Block, resource: str, model: Model, loc: Location, message: str) -> None:
@@ -194,9 +231,20 @@ def _aws_listener(block: Block, resource: str, model: Model) -> None:
     protocol = (block.text("protocol") or "").upper()
     port = block.number("port")
     if protocol not in ("HTTPS", "TLS"):
-        model.listeners.append(Listener(loc=block.loc, resource=resource, source_kind="terraform",
-                                        instance=block.file, address="*", port=port, tls=None, server_names=(),
-                                        http2=False, http2_explicit=False))
+        model.listeners.append(
+            Listener(
+                loc=block.loc,
+                resource=resource,
+                source_kind="terraform",
+                instance=block.file,
+                address="*",
+                port=port,
+                tls=None,
+                server_names=(),
+                http2=False,
+                http2_explicit=False,
+            )
+        )
         return
     name = block.text("ssl_policy")
     if name is None:
@@ -208,10 +256,27 @@ def _aws_listener(block: Block, resource: str, model: Model) -> None:
         return _unknown(block, resource, model, loc, f"ssl_policy is computed ({name}): its protocols are not checked")
     policy = table.aws.get(name)
     if policy is None:
-        return _unknown(block, resource, model, loc, f"ssl_policy {name!r} is not in the table of ELB security "
-                        "policies (policies/aws_elb_policies.yaml): its protocols are not checked")
-    _tls_listener(block, resource, model, protocols=policy.protocols, ciphers=policy.ciphers, explicit=explicit,
-                  note=note, tls_loc=loc, port=port, certificate=block.text("certificate_arn"), spec=name)
+        return _unknown(
+            block,
+            resource,
+            model,
+            loc,
+            f"ssl_policy {name!r} is not in the table of ELB security "
+            "policies (policies/aws_elb_policies.yaml): its protocols are not checked",
+        )
+    _tls_listener(
+        block,
+        resource,
+        model,
+        protocols=policy.protocols,
+        ciphers=policy.ciphers,
+        explicit=explicit,
+        note=note,
+        tls_loc=loc,
+        port=port,
+        certificate=block.text("certificate_arn"),
+        spec=name,
+    )
 
 
 def _gcp_ssl_policy(block: Block, resource: str, model: Model) -> None:
@@ -228,14 +293,30 @@ def _gcp_ssl_policy(block: Block, resource: str, model: Model) -> None:
     else:
         names = table.gcp_profiles.get(profile, ())
     if floor is None or (profile != "CUSTOM" and profile not in table.gcp_profiles):
-        return _unknown(block, resource, model, loc, f"SSL policy with min_tls_version {minimum!r} and profile "
-                        f"{profile!r} is not in the table of Google Cloud profiles: its protocols are not checked")
+        return _unknown(
+            block,
+            resource,
+            model,
+            loc,
+            f"SSL policy with min_tls_version {minimum!r} and profile "
+            f"{profile!r} is not in the table of Google Cloud profiles: its protocols are not checked",
+        )
     # Google's front ends negotiate TLS 1.3 whatever the policy; the policy sets the floor.
     protocols = tuple(v for v in TlsVersion if v.rank >= floor.rank and v.rank >= TlsVersion.TLS1_0.rank)
     ciphers = tuple(table.iana_to_openssl[n] for n in names if n in table.iana_to_openssl)
-    _tls_listener(block, resource, model, protocols=protocols, ciphers=ciphers, explicit=True,
-                  note=f"min_tls_version {minimum}, profile {profile}", tls_loc=loc, port=None, certificate=None,
-                  spec=f"profile {profile}")
+    _tls_listener(
+        block,
+        resource,
+        model,
+        protocols=protocols,
+        ciphers=ciphers,
+        explicit=True,
+        note=f"min_tls_version {minimum}, profile {profile}",
+        tls_loc=loc,
+        port=None,
+        certificate=None,
+        spec=f"profile {profile}",
+    )
 
 
 def _azure_gateway(block: Block, resource: str, model: Model) -> None:
@@ -246,9 +327,15 @@ def _azure_gateway(block: Block, resource: str, model: Model) -> None:
     https = any((listener.text("protocol") or "").lower() == "https" for listener in block.blocks("http_listener"))
     if policy is None:
         if https:
-            _unknown(block, resource, model, block.loc, "no ssl_policy block: the default TLS policy depends on the "
-                     "API version the provider uses (AppGwSslPolicy20150501, which allows TLS 1.0, before "
-                     "2023-02-01): set ssl_policy explicitly")
+            _unknown(
+                block,
+                resource,
+                model,
+                block.loc,
+                "no ssl_policy block: the default TLS policy depends on the "
+                "API version the provider uses (AppGwSslPolicy20150501, which allows TLS 1.0, before "
+                "2023-02-01): set ssl_policy explicitly",
+            )
         return
     name = policy.text("policy_name")
     kind = (policy.text("policy_type") or ("Predefined" if name else "Custom")).lower()
@@ -256,23 +343,48 @@ def _azure_gateway(block: Block, resource: str, model: Model) -> None:
     if kind == "predefined":
         predefined = table.azure.get(name or "")
         if predefined is None:
-            return _unknown(block, resource, model, loc, f"ssl_policy policy_name {name!r} is not in the table of "
-                            "Application Gateway policies: its protocols are not checked")
+            return _unknown(
+                block,
+                resource,
+                model,
+                loc,
+                f"ssl_policy policy_name {name!r} is not in the table of "
+                "Application Gateway policies: its protocols are not checked",
+            )
         protocols, suites, note = predefined.protocols, predefined.ciphers, f"ssl_policy {name}"
     else:
         floor = table.azure_min_versions.get(policy.text("min_protocol_version") or "")
         if floor is None:
-            return _unknown(block, resource, model, loc, f"custom ssl_policy min_protocol_version "
-                            f"{policy.text('min_protocol_version')!r} is not known: its protocols are not checked")
+            return _unknown(
+                block,
+                resource,
+                model,
+                loc,
+                f"custom ssl_policy min_protocol_version "
+                f"{policy.text('min_protocol_version')!r} is not known: its protocols are not checked",
+            )
         top = TlsVersion.TLS1_3 if kind == "customv2" else TlsVersion.TLS1_2
         protocols = tuple(v for v in TlsVersion if floor.rank <= v.rank <= top.rank)
         listed = policy.value("cipher_suites")
         suites = tuple(str(s) for s in listed) if isinstance(listed, list) else ()
-        note = f"{policy.text('policy_type') or 'Custom'} ssl_policy, min_protocol_version " \
-               f"{policy.text('min_protocol_version')}"
+        note = (
+            f"{policy.text('policy_type') or 'Custom'} ssl_policy, min_protocol_version "
+            f"{policy.text('min_protocol_version')}"
+        )
     ciphers = tuple(table.iana_to_openssl[s] for s in suites if s in table.iana_to_openssl)
-    _tls_listener(block, resource, model, protocols=protocols, ciphers=ciphers, explicit=True, note=note,
-                  tls_loc=loc, port=None, certificate=None, spec=note)
+    _tls_listener(
+        block,
+        resource,
+        model,
+        protocols=protocols,
+        ciphers=ciphers,
+        explicit=True,
+        note=note,
+        tls_loc=loc,
+        port=None,
+        certificate=None,
+        spec=note,
+    )
 
 
 # --- Kubernetes provider --------------------------------------------------------------------------
@@ -289,18 +401,25 @@ def _k8s_deployment(block: Block, resource: str, model: Model) -> None:
     label = f"{resource} (Deployment {namespace}/{name})"
     strategy = spec.block("strategy", "rolling_update")
     grace = pod.number("termination_grace_period_seconds")
-    model.workloads.append(Workload(
-        loc=block.loc, resource=label, kind="Deployment", name=name, namespace=namespace,
-        labels=_labels(metadata), pod_labels=_labels(block.block("spec", "template", "metadata")),
-        replicas=spec.number("replicas") if spec.value("replicas") is not None else 1,
-        containers=tuple(_container(c, label) for c in pod.blocks("container")),
-        termination_grace_seconds=grace,
-        termination_grace_loc=pod.at("termination_grace_period_seconds") if grace is not None else None,
-        runs_to_completion=False,
-        max_unavailable=strategy.text("max_unavailable") if strategy else None,
-        max_surge=strategy.text("max_surge") if strategy else None,
-        strategy_loc=strategy.loc if strategy else None,
-    ))
+    model.workloads.append(
+        Workload(
+            loc=block.loc,
+            resource=label,
+            kind="Deployment",
+            name=name,
+            namespace=namespace,
+            labels=_labels(metadata),
+            pod_labels=_labels(block.block("spec", "template", "metadata")),
+            replicas=spec.number("replicas") if spec.value("replicas") is not None else 1,
+            containers=tuple(_container(c, label) for c in pod.blocks("container")),
+            termination_grace_seconds=grace,
+            termination_grace_loc=pod.at("termination_grace_period_seconds") if grace is not None else None,
+            runs_to_completion=False,
+            max_unavailable=strategy.text("max_unavailable") if strategy else None,
+            max_surge=strategy.text("max_surge") if strategy else None,
+            strategy_loc=strategy.loc if strategy else None,
+        )
+    )
 
 
 def _labels(metadata: Block | None) -> tuple[tuple[str, str], ...]:
@@ -327,11 +446,17 @@ def _container(block: Block, workload: str) -> Container:
                 break
     command = _strings(block.value("command"))
     return Container(
-        loc=block.loc, resource=f"{workload} container {name}", name=name, command=command,
+        loc=block.loc,
+        resource=f"{workload} container {name}",
+        name=name,
+        command=command,
         args=_strings(block.value("args")),
         ports=tuple(p for p in (port.number("container_port") for port in block.blocks("port")) if p is not None),
-        pre_stop_kind=kind, pre_stop_seconds=seconds, pre_stop_loc=pre_stop.loc if pre_stop else None,
-        readiness=_probe(block.block("readiness_probe")), liveness=_probe(block.block("liveness_probe")),
+        pre_stop_kind=kind,
+        pre_stop_seconds=seconds,
+        pre_stop_loc=pre_stop.loc if pre_stop else None,
+        readiness=_probe(block.block("readiness_probe")),
+        liveness=_probe(block.block("liveness_probe")),
         command_loc=block.at("command") if command else None,
     )
 
@@ -350,8 +475,12 @@ def _probe(block: Block | None) -> Probe | None:
     if block is None:
         return None
     kind, target = "exec", ""
-    for candidate, model_kind in (("http_get", "httpGet"), ("tcp_socket", "tcpSocket"), ("grpc", "grpc"),
-                                  ("exec", "exec")):
+    for candidate, model_kind in (
+        ("http_get", "httpGet"),
+        ("tcp_socket", "tcpSocket"),
+        ("grpc", "grpc"),
+        ("exec", "exec"),
+    ):
         handler = block.block(candidate)
         if handler is not None:
             kind = model_kind
@@ -367,10 +496,15 @@ def _probe(block: Block | None) -> Probe | None:
         value = block.number(name) if block is not None else None
         return default if value is None else value
 
-    return Probe(loc=block.loc, kind=kind, target=target, period_seconds=number("period_seconds", 10),
-                 failure_threshold=number("failure_threshold", 3),
-                 initial_delay_seconds=number("initial_delay_seconds", 0),
-                 timeout_seconds=number("timeout_seconds", 1))
+    return Probe(
+        loc=block.loc,
+        kind=kind,
+        target=target,
+        period_seconds=number("period_seconds", 10),
+        failure_threshold=number("failure_threshold", 3),
+        initial_delay_seconds=number("initial_delay_seconds", 0),
+        timeout_seconds=number("timeout_seconds", 1),
+    )
 
 
 _READERS = {

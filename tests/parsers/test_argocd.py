@@ -79,8 +79,16 @@ def test_missing_source_points_at_the_manifest_line() -> None:
 
 def test_repo_map_overrides_the_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Given an Application whose repoURL is mapped to an empty checkout
-    code = main(["scan", str(REPO / "tests" / "rules" / "argocd-source-missing" / "good_existing"), "--format",
-                 "json", "--repo-map", f"https://git.example.com/platform/deploy.git={tmp_path}"])
+    code = main(
+        [
+            "scan",
+            str(REPO / "tests" / "rules" / "argocd-source-missing" / "good_existing"),
+            "--format",
+            "json",
+            "--repo-map",
+            f"https://git.example.com/platform/deploy.git={tmp_path}",
+        ]
+    )
     out = capsys.readouterr().out
     # Then the path is looked up there, and missing
     assert code == 1 and "argocd-source-missing" in out
@@ -94,11 +102,15 @@ def test_cli_rejects_bad_repo_map(capsys: pytest.CaptureFixture[str]) -> None:
 def test_substitute_fast_and_go_templates() -> None:
     params = {"cluster": "prod", "values": {"ns": "shop"}}
     assert argocd.substitute({"a": "{{cluster}}-{{ values.ns }}", "b": ["{{missing}}"]}, params, False) == {
-        "a": "prod-shop", "b": ["{{missing}}"]}
+        "a": "prod-shop",
+        "b": ["{{missing}}"],
+    }
     assert argocd.substitute("{{ .values.ns }}/{{.cluster}}", params, True) == "shop/prod"
 
 
-@pytest.mark.parametrize("url", ["https://Git.Example.com/org/repo.git", "git@git.example.com:org/repo",
-                                 "ssh://git@git.example.com/org/repo/"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://Git.Example.com/org/repo.git", "git@git.example.com:org/repo", "ssh://git@git.example.com/org/repo/"],
+)
 def test_repo_urls_compare_loosely(url: str) -> None:
     assert argocd.normalize_url(url) == "git.example.com/org/repo"

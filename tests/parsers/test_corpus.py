@@ -15,18 +15,27 @@ from tests.conftest import NOW, REPO
 
 CANDIDATES = [REPO.parent / "shared" / "corpus" / "real", Path("/work/shared/corpus/real")]
 CORPUS = next((p for p in CANDIDATES if p.is_dir()), None)
-FOLDERS = ["bitnami__charts", "prometheus-community__helm-charts", "kubernetes__ingress-nginx/charts",
-           "argoproj__argo-cd", "aws-samples__eks-blueprints-workloads", "GoogleCloudPlatform__microservices-demo"]
+FOLDERS = [
+    "bitnami__charts",
+    "prometheus-community__helm-charts",
+    "kubernetes__ingress-nginx/charts",
+    "argoproj__argo-cd",
+    "aws-samples__eks-blueprints-workloads",
+    "GoogleCloudPlatform__microservices-demo",
+]
 HELM = helm.find_helm(None)
 
-pytestmark = [pytest.mark.skipif(CORPUS is None, reason="shared/corpus/real is not there"),
-              pytest.mark.skipif(HELM is None, reason="helm is not installed")]
+pytestmark = [
+    pytest.mark.skipif(CORPUS is None, reason="shared/corpus/real is not there"),
+    pytest.mark.skipif(HELM is None, reason="helm is not installed"),
+]
 
 
 def _renders_directly(chart: Path) -> bool:
     assert HELM is not None
-    run = subprocess.run([HELM, "template", "probe", str(chart)], capture_output=True, text=True, timeout=120,
-                         check=False)
+    run = subprocess.run(
+        [HELM, "template", "probe", str(chart)], capture_output=True, text=True, timeout=120, check=False
+    )
     return run.returncode == 0
 
 

@@ -19,8 +19,14 @@ needs_helm = pytest.mark.skipif(HELM is None, reason="helm is not installed (scr
 
 def _render(chart: Path, root: Path, **release: object) -> helm.Rendered:
     base = helm.standalone_release(chart, root)
-    fields = {"chart": base.chart, "name": base.name, "namespace": base.namespace, "origin": base.origin,
-              "label": base.label, **release}
+    fields = {
+        "chart": base.chart,
+        "name": base.name,
+        "namespace": base.namespace,
+        "origin": base.origin,
+        "label": base.label,
+        **release,
+    }
     return helm.render(helm.Release(**fields), helm.HelmSettings(HELM), root)  # type: ignore[arg-type]
 
 
@@ -43,15 +49,22 @@ def test_rendered_documents_point_at_template_lines() -> None:
     ingress = by_kind["Ingress"]
     assert ingress.file == "charts/web/templates/ingress.yaml"
     assert ingress.line("spec", "rules", 0, "host") == 19
-    assert rendered.files == {"charts/web/templates/deployment.yaml", "charts/web/templates/service.yaml",
-                              "charts/web/templates/ingress.yaml"}
+    assert rendered.files == {
+        "charts/web/templates/deployment.yaml",
+        "charts/web/templates/service.yaml",
+        "charts/web/templates/ingress.yaml",
+    }
 
 
 @needs_helm
 def test_values_sets_and_expanded_lines() -> None:
     # Given a release that sets a shell command list (rendered through toYaml | nindent)
-    rendered = _render(SAMPLE / "charts" / "web", SAMPLE, value_files=(SAMPLE / "envs" / "prod" / "values.yaml",),
-                       sets=("replicaCount=7",))
+    rendered = _render(
+        SAMPLE / "charts" / "web",
+        SAMPLE,
+        value_files=(SAMPLE / "envs" / "prod" / "values.yaml",),
+        sets=("replicaCount=7",),
+    )
     deployment = next(d for d in rendered.documents if d.data["kind"] == "Deployment")
     container = ("spec", "template", "spec", "containers", 0)
     # Then the values are applied, --set last
@@ -64,15 +77,35 @@ def test_values_sets_and_expanded_lines() -> None:
 
 
 def test_line_map_for_repeated_sections() -> None:
-    template = ["{{- range .Values.queues }}", "---", "apiVersion: v1", "kind: ConfigMap", "metadata:",
-                "  name: {{ . }}", "data:", "  queue: {{ . | quote }}", "{{- end }}"]
+    template = [
+        "{{- range .Values.queues }}",
+        "---",
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata:",
+        "  name: {{ . }}",
+        "data:",
+        "  queue: {{ . | quote }}",
+        "{{- end }}",
+    ]
     rendered = ["apiVersion: v1", "kind: ConfigMap", "metadata:", "  name: orders", "data:", '  queue: "orders"']
     assert helm.template_line_map(rendered, template, occurrence=2, kind="ConfigMap") == (3, 4, 5, 6, 7, 8)
 
 
 def test_line_map_picks_the_section_of_the_kind() -> None:
-    template = ["apiVersion: v1", "kind: Service", "metadata:", "  name: a", "---", "apiVersion: apps/v1",
-                "kind: Deployment", "metadata:", "  name: a", "spec:", "  replicas: {{ .Values.n }}"]
+    template = [
+        "apiVersion: v1",
+        "kind: Service",
+        "metadata:",
+        "  name: a",
+        "---",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: a",
+        "spec:",
+        "  replicas: {{ .Values.n }}",
+    ]
     rendered = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: a", "spec:", "  replicas: 3"]
     assert helm.template_line_map(rendered, template, occurrence=0, kind="Deployment") == (6, 7, 8, 9, 10, 11)
 
