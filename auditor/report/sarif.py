@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.fingerprint import fingerprint
 from auditor.model import Finding, Severity
 from auditor.policies import REGISTRY, Rule
 
@@ -34,12 +34,6 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "properties": {"tags": [rule.family], "security-severity": _SECURITY_SEVERITY[rule.severity],
                        "severity": rule.severity.value},
     }
-
-
-def fingerprint(finding: Finding) -> str:
-    """Stable across line moves: rule, file, resource and message, not the line number."""
-    text = "\0".join((finding.rule_id, finding.loc.file, finding.resource, finding.message))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""The one stable identity of a finding, shared by SARIF ``partialFingerprints``, baselines and diff.
+
+A fingerprint is (rule id, file, resource, normalised message) and never the line number, so a
+finding keeps its identity when lines are added above it [bandit compares issues without
+``lineno``]. The message is normalised so that text which moves by itself does not change the
+identity either: ``file:line`` references inside the message, "line N" and "in N days" (a
+certificate that expires "in 12 days" today expires "in 11 days" tomorrow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from auditor.model import Finding
+
+# ``sites/api.conf:12`` or ``nginx.conf:3``: a path with a directory or an extension, then a line.
+_FILE_LINE = re.compile(r"(?P<file>[\w.@+-]*(?:/[\w.@+-]+)+|[\w@+-][\w.@+-]*\.[A-Za-z][\w-]*):\d+\b")
+_LINE_WORD = re.compile(r"\b(lines?) \d+(?:-\d+)?\b")
+_DAYS = re.compile(r"\b(in|within|for) -?\d+ (days?|hours?)\b")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_message(message: str) -> str:
+    text = _FILE_LINE.sub(r"\g<file>:N", message)
+    text = _LINE_WORD.sub(r"\1 N", text)
+    text = _DAYS.sub(r"\1 N \2", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def fingerprint(finding: Finding, file: str | None = None) -> str:
+    """32 hex digits. ``file`` replaces the finding's path (e.g. re-rooted to a baseline's folder)."""
+    parts = (finding.rule_id, file if file is not None else finding.loc.file, finding.resource,
+             normalise_message(finding.message))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
