@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
@@ -12,6 +14,8 @@ from auditor.policies import REGISTRY, Rule
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
+    from auditor.engine import InternalError
+    from auditor.gitops.result import DiffResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -60,8 +64,19 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def document(result: AuditResult) -> dict[str, Any]:
+    return _document(result.root, [(f, None) for f in result.findings], result.internal_errors)
+
+
+def _document(root: Path, findings: Sequence[tuple[Finding, str | None]],
+              internal_errors: Sequence[InternalError]) -> dict[str, Any]:
     rules = list(REGISTRY)
     index = {rule.id: i for i, rule in enumerate(rules)}
+    results = []
+    for finding, state in findings:
+        item = _result(finding, index)
+        if state is not None:
+            item["baselineState"] = state
+        results.append(item)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -73,13 +88,13 @@ def document(result: AuditResult) -> dict[str, Any]:
                 "informationUri": "https://github.com/confaudit/confaudit",
                 "rules": [rule_descriptor(rule) for rule in rules],
             }},
-            "originalUriBaseIds": {"SRCROOT": {"uri": result.root.as_uri() + "/"}},
-            "results": [_result(f, index) for f in result.findings],
+            "originalUriBaseIds": {"SRCROOT": {"uri": root.as_uri() + "/"}},
+            "results": results,
             "invocations": [{
-                "executionSuccessful": not result.internal_errors,
+                "executionSuccessful": not internal_errors,
                 "toolExecutionNotifications": [
                     {"level": "error", "message": {"text": f"internal error in rule {e.rule_id}: {e.message}"}}
-                    for e in result.internal_errors
+                    for e in internal_errors
                 ],
             }],
         }],
@@ -88,3 +103,12 @@ def document(result: AuditResult) -> dict[str, Any]:
 
 def render(result: AuditResult) -> str:
     return json.dumps(document(result), indent=2) + "\n"
+
+
+def render_diff(diff: DiffResult) -> str:
+    """The findings at head, each with its SARIF ``baselineState`` (``new`` or ``unchanged``);
+    suppressed ones keep their suppression. Fixed findings are not results: code scanning closes
+    their alerts when they no longer appear."""
+    findings = [(f, "new") for f in diff.new] + [(f, "unchanged") for f in diff.unchanged]
+    findings += [(f, "unchanged") for f in diff.suppressed]
+    return json.dumps(_document(diff.root, findings, diff.internal_errors), indent=2) + "\n"
