@@ -35,7 +35,8 @@ from auditor.gitops.git import Revision
 from auditor.model import Finding, Location, Severity, Suppression
 
 log = logging.getLogger("confaudit")
-FULL_SCAN_SHARE = 0.3  # more changed files than this share of the tree: scan it whole instead
+FULL_SCAN_SHARE = 0.3  # more changed files than this share of the tree (and than FULL_SCAN_MIN):
+FULL_SCAN_MIN = 50  # scan the tree whole instead of deriving it
 SHARED_TRIES = 3  # untouched roots scanned one by one before scanning the rest together
 IGNORE_FILE = ".confauditignore"
 
@@ -100,7 +101,8 @@ def obtain(revision: Revision, options: ScanOptions, cache: Cache, start: State 
     candidates = [start] if start is not None else []
     candidates += [State.from_json(d) for d in cache.recent_states(okey)]
     best = min(candidates, key=lambda s: len(changed_paths(s.listing, listing)), default=None)
-    if best is not None and len(changed_paths(best.listing, listing)) <= FULL_SCAN_SHARE * max(len(listing), 1):
+    if best is not None and len(changed_paths(best.listing, listing)) <= max(FULL_SCAN_SHARE * len(listing),
+                                                                               FULL_SCAN_MIN):
         state = derive(best, revision, options, cache)
     else:
         state = full_scan(revision, options)
