@@ -99,7 +99,11 @@ def find(root: Path) -> Path | None:
 def schema() -> dict[str, Any]:
     from auditor.policies.data import _policy_dir
 
-    data: dict[str, Any] = json.loads((_policy_dir() / "config.schema.json").read_text(encoding="utf-8"))
+    path = _policy_dir() / "config.schema.json"
+    source = Path(__file__).resolve().parents[1] / "policies" / "config.schema.json"
+    if not path.is_file() and source.is_file():  # a source checkout next to another installed copy
+        path = source
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 

@@ -3,8 +3,9 @@
 A fingerprint is (rule id, file, resource, normalised message) and never the line number, so a
 finding keeps its identity when lines are added above it [bandit compares issues without
 ``lineno``]. The message is normalised so that text which moves by itself does not change the
-identity either: ``file:line`` references inside the message, "line N" and "in N days" (a
-certificate that expires "in 12 days" today expires "in 11 days" tomorrow).
+identity either: ``dir/file:line`` references inside the message keep only the file name (lines
+move, and the folder depends on where the scan started), "line N" and "in N days" (a certificate
+that expires "in 12 days" today expires "in 11 days" tomorrow).
 """
 
 from __future__ import annotations
@@ -14,22 +15,26 @@ import re
 
 from auditor.model import Finding
 
-# ``sites/api.conf:12`` or ``nginx.conf:3``: a path with a directory or an extension, then a line.
-_FILE_LINE = re.compile(r"(?P<file>[\w.@+-]*(?:/[\w.@+-]+)+|[\w@+-][\w.@+-]*\.[A-Za-z][\w-]*):\d+\b")
+# ``sites/api.conf:12`` or ``nginx.conf:3``: a file name with an extension (and folders), then a line.
+_FILE_LINE = re.compile(r"(?:[\w.@+-]*/)*(?P<file>[\w@+-][\w.@+-]*\.[A-Za-z][\w-]*):\d+\b")
 _LINE_WORD = re.compile(r"\b(lines?) \d+(?:-\d+)?\b")
-_DAYS = re.compile(r"\b(in|within|for) -?\d+ (days?|hours?)\b")
+_DAYS = re.compile(r"\b(in|within|for) -?\d+ (day|hour)s?\b")
 _SPACE = re.compile(r"\s+")
 
 
 def normalise_message(message: str) -> str:
     text = _FILE_LINE.sub(r"\g<file>:N", message)
     text = _LINE_WORD.sub(r"\1 N", text)
-    text = _DAYS.sub(r"\1 N \2", text)
+    text = _DAYS.sub(r"\1 N \2s", text)
     return _SPACE.sub(" ", text).strip()
 
 
 def fingerprint(finding: Finding, file: str | None = None) -> str:
-    """32 hex digits. ``file`` replaces the finding's path (e.g. re-rooted to a baseline's folder)."""
-    parts = (finding.rule_id, file if file is not None else finding.loc.file, finding.resource,
+    """32 hex digits. ``file`` replaces the finding's path (re-rooted on a baseline's folder); a
+    resource that is the file itself (a certificate file) is replaced with it."""
+    resource = finding.resource
+    if file is not None and resource == finding.loc.file:
+        resource = file
+    parts = (finding.rule_id, file if file is not None else finding.loc.file, resource,
              normalise_message(finding.message))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
