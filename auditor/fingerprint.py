@@ -10,23 +10,31 @@ that expires "in 12 days" today expires "in 11 days" tomorrow).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
 from auditor.model import Finding
 
 # ``sites/api.conf:12`` or ``nginx.conf:3``: a file name with an extension (and folders), then a line.
-_FILE_LINE = re.compile(r"(?:[\w.@+-]*/)*(?P<file>[\w@+-][\w.@+-]*\.[A-Za-z][\w-]*):\d+\b")
+_FILE_LINE = re.compile(r"(?P<path>[\w.@+/-]+):\d+\b")
+_FILE_NAME = re.compile(r"[\w@+-][\w.@+-]*\.[A-Za-z][\w-]*\Z")
 _LINE_WORD = re.compile(r"\b(lines?) \d+(?:-\d+)?\b")
 _DAYS = re.compile(r"\b(in|within|for) -?\d+ (day|hour)s?\b")
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_message(message: str) -> str:
-    text = _FILE_LINE.sub(r"\g<file>:N", message)
+    text = _FILE_LINE.sub(_file_line, message) if ":" in message else message
     text = _LINE_WORD.sub(r"\1 N", text)
     text = _DAYS.sub(r"\1 N \2s", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def _file_line(match: re.Match[str]) -> str:
+    name = match.group("path").rsplit("/", 1)[-1]
+    return f"{name}:N" if _FILE_NAME.match(name) else match.group(0)
 
 
 def fingerprint(finding: Finding, file: str | None = None) -> str:
