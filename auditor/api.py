@@ -9,7 +9,7 @@ from pathlib import Path
 
 from auditor.discover import Discovery, Kind, SourceFile, discover
 from auditor.engine import InternalError, problem_finding, run, select_rules
-from auditor.model import Finding, Model, Severity
+from auditor.model import Finding, Model, Severity, merge_record
 from auditor.parsers.base import CertStore, ParseContext
 
 INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed"})
@@ -58,8 +58,13 @@ def _parsers() -> dict[Kind, Parser]:
 
 def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> AuditResult:
     options = options or AuditOptions()
-    rules = select_rules(options.rules, options.skip_rules)  # usage errors before any work
-    found = discover([Path(p) for p in paths], options.excludes)
+    select_rules(options.rules, options.skip_rules)  # usage errors before any work
+    return audit_discovery(discover([Path(p) for p in paths], options.excludes), options)
+
+
+def audit_discovery(found: Discovery, options: AuditOptions) -> AuditResult:
+    """``audit`` for files already found (the GitOps check discovers with a fixed root)."""
+    rules = select_rules(options.rules, options.skip_rules)
     model = build_model(found, options)
     now = options.now or dt.datetime.now(dt.timezone.utc)
     engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
@@ -94,9 +99,12 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     for source in by_kind.get(Kind.CERT, []):
         ctx.certs.load(source.path)
         model.files.add(source.rel)
+    for source in by_kind.get(Kind.CHART, []):
+        model.depends(source.rel, f"{source.rel}/**")  # a chart's results depend on all its files
     ctx.certs.populate(model)
+    merge_record(model.reads, ctx.certs.reads)
     model.problems.extend(ctx.problems)
     return model
 
 
-__all__ = ["AuditOptions", "AuditResult", "audit", "build_model", "problem_finding"]
+__all__ = ["AuditOptions", "AuditResult", "audit", "audit_discovery", "build_model", "problem_finding"]

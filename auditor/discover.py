@@ -71,9 +71,10 @@ def relative(path: Path, root: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
-def discover(paths: Iterable[Path], excludes: Iterable[str] = ()) -> Discovery:
+def discover(paths: Iterable[Path], excludes: Iterable[str] = (), root: Path | None = None) -> Discovery:
+    """``root`` (default: the common directory of ``paths``) is what reported paths are relative to."""
     paths = [Path(p) for p in paths]
-    root = scan_root(paths)
+    root = root.resolve() if root is not None else scan_root(paths)
     result = Discovery(root)
     ignore = result.ignore = _IgnoreRules(root, excludes)
     visited_dirs: set[tuple[int, int]] = set()

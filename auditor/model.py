@@ -337,6 +337,11 @@ class Finding:
         return (self.loc.file, self.loc.line or 0, self.rule_id, self.message)
 
 
+def merge_record(into: dict[str, set[str]], other: dict[str, set[str]]) -> None:
+    for key, values in other.items():
+        into.setdefault(key, set()).update(values)
+
+
 @dataclass(slots=True)
 class Model:
     """Everything the parsers found in one scan. Built by the loader, read-only to rules."""
@@ -350,6 +355,13 @@ class Model:
     problems: list[Problem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
+    # Dependency record for incremental scans (``auditor.gitops``), format-blind: file -> what its
+    # results depend on besides its own content. A target is a path relative to the scan root
+    # (a missing file counts: adding it must trigger a re-scan), a glob (``conf.d/*.conf``,
+    # ``chart/**``) or a ``@symbol`` that some file ``provides`` (``@k8s/Secret/ns/name``).
+    # Record what was looked for, not only what was found. See ``Model.depends``.
+    reads: dict[str, set[str]] = field(default_factory=dict)
+    provides: dict[str, set[str]] = field(default_factory=dict)  # file -> @symbols it defines
 
     def extend(self, other: Model) -> None:
         self.listeners.extend(other.listeners)
@@ -361,6 +373,16 @@ class Model:
         self.problems.extend(other.problems)
         self.suppressions.extend(other.suppressions)
         self.files |= other.files
+        merge_record(self.reads, other.reads)
+        merge_record(self.provides, other.provides)
+
+    def depends(self, file: str, *targets: str) -> None:
+        """Record that what ``file`` yields depends on ``targets`` (paths, globs or @symbols)."""
+        self.reads.setdefault(file, set()).update(targets)
+
+    def provide(self, file: str, *symbols: str) -> None:
+        """Record that ``file`` defines ``symbols`` (``@kind/namespace/name``) other files look up."""
+        self.provides.setdefault(file, set()).update(symbols)
 
     # Shared walks used by several rules.
 

@@ -20,6 +20,7 @@ class CertStore:
         self.root = root
         self._files: dict[str, CertFile] = {}
         self._resolved: dict[tuple[str, Path, tuple[Path, ...]], tuple[RefStatus, CertFile | None]] = {}
+        self.reads: dict[str, set[str]] = {}  # referencing file -> paths looked up (see Model.reads)
 
     def load(self, path: Path) -> CertFile:
         key = os.path.realpath(path)
@@ -44,6 +45,9 @@ class CertStore:
     def reference(self, loc: Location, cert: str | None, key: str | None, base: Path,
                   externals: tuple[Path, ...] = ()) -> CertificateRef:
         """A certificate/key pair named by a config line; relative paths resolve from ``base``."""
+        looked_up = self.reads.setdefault(loc.file, set())
+        for name in (cert, key):
+            looked_up.update(relative(p, self.root) for p in lookup_paths(name, base, externals))
         cert_status, cert_file = self._resolve(cert, base, externals)
         key_status, key_file = self._resolve(key, base, externals)
         bundle = cert_file.bundle if cert_file else None
@@ -94,6 +98,17 @@ class CertStore:
                 model.certificates.append(cert_file.bundle)
             model.keys.extend(cert_file.keys)
             model.problems.extend(cert_file.problems)
+
+
+def lookup_paths(name: str | None, base: Path, externals: tuple[Path, ...] = ()) -> list[Path]:
+    """Every path ``_resolve`` may look at for ``name``: the dependency record of the referrer."""
+    if name is None or "$" in name or name.startswith(("data:", "engine:", "store:")):
+        return []
+    path = Path(name)
+    if not path.is_absolute():
+        return [base / path]
+    parts = path.parts[1:]
+    return [b.joinpath(*parts[start:]) for b in externals or (base,) for start in range(len(parts))]
 
 
 def map_absolute(path: Path, bases: tuple[Path, ...]) -> Path | None:

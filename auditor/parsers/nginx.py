@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.discover import SourceFile
 from auditor.model import Location, Model, Problem, Suppression, UnknownDirective
-from auditor.parsers.base import ParseContext, map_absolute
+from auditor.parsers.base import ParseContext, lookup_paths, map_absolute
 from auditor.suppress import parse_comment
 
 # Files nginx packages install next to nginx.conf; a config that includes them relies on the
@@ -143,6 +143,7 @@ class Tree:
         for key, parsed in self.files.items():
             for pattern, _line in parsed.includes:
                 for prefix in _ancestors(parsed.source.path.parent, root):
+                    self._record(parsed.source.rel, pattern, prefix)
                     for target in self.resolve(pattern, prefix):
                         real = str(target)
                         if real != key:
@@ -163,6 +164,7 @@ class Tree:
             return own
         relative = [pattern for pattern, _ in entry.includes if not Path(pattern).is_absolute()]
         ancestors = list(_ancestors(own, self.ctx.root))
+        self.model.depends(entry.source.rel, *(self.ctx.rel(d / "nginx.conf") for d in ancestors))
         for directory in ancestors:
             if (directory / "nginx.conf").is_file() and directory != own:
                 return directory
@@ -171,6 +173,14 @@ class Tree:
                 return directory
         return own
 
+    def _record(self, rel: str, pattern: str, prefix: Path) -> None:
+        """Dependency record (Model.reads): the paths or globs an include may name from ``prefix``."""
+        path = Path(pattern)
+        candidates = lookup_paths(pattern, prefix) if path.is_absolute() else [prefix / path]
+        if path.is_absolute() and glob.has_magic(pattern):
+            candidates += [p / path.name for p in lookup_paths(str(path.parent), prefix)]
+        self.model.depends(rel, *(self.ctx.rel(c) for c in candidates))
+
     def expand(self, nodes: list[Node], prefix: Path) -> Iterator[Node]:
         """Yield the nodes of one block with ``include`` replaced by the included files' nodes."""
         for node in nodes:
@@ -178,6 +188,7 @@ class Tree:
                 yield node
                 continue
             targets = self.resolve(node.args[0], prefix)
+            self._record(node.file, node.args[0], prefix)
             if (not targets and not Path(node.args[0]).is_absolute() and not glob.has_magic(node.args[0])
                     and node.args[0] not in SYSTEM_FILES):
                 self._problem(node.loc, node.file, f"include {node.args[0]!r} does not exist "
