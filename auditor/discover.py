@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor.model import Location, Problem
 
@@ -187,7 +188,7 @@ class _IgnoreRules:
 
         self._pathspec = pathspec
         self._root = root
-        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+        self._specs: list[tuple[str, pathspec.PathSpec[Any]]] = []
         patterns = list(excludes)
         if patterns:
             self._specs.append(("", pathspec.PathSpec.from_lines("gitwildmatch", patterns)))

@@ -19,6 +19,7 @@ class CertStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._files: dict[str, CertFile] = {}
+        self._resolved: dict[tuple[str, Path, tuple[Path, ...]], tuple[RefStatus, CertFile | None]] = {}
 
     def load(self, path: Path) -> CertFile:
         key = os.path.realpath(path)
@@ -61,6 +62,15 @@ class CertStore:
     def _resolve(self, name: str | None, base: Path, externals: tuple[Path, ...]) -> tuple[RefStatus, CertFile | None]:
         if name is None:
             return RefStatus.MISSING, None
+        key = (name, base, externals)
+        cached = self._resolved.get(key)
+        if cached is None:
+            cached = self._resolved[key] = self._resolve_uncached(name, base, externals)
+        return cached
+
+    def _resolve_uncached(
+        self, name: str, base: Path, externals: tuple[Path, ...]
+    ) -> tuple[RefStatus, CertFile | None]:
         if "$" in name or name.startswith(("data:", "engine:", "store:")):
             return RefStatus.DYNAMIC, None
         path = Path(name)

@@ -101,8 +101,8 @@ def _parse_der(data: bytes, file: str, first_line: int, label: str, result: Cert
     try:
         cert = x509.load_der_x509_certificate(data)
     except Exception:  # noqa: BLE001 - not a certificate; maybe a key
-        pass
-    else:
+        cert = None
+    if cert is not None:
         result.bundle = CertificateBundle(loc, file, (describe_certificate(cert, loc, label),))
         return
     try:

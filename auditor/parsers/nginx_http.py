@@ -54,7 +54,11 @@ class Scope:
 
     def merge(self, nodes: list[Node]) -> Scope:
         changes: dict[str, object] = {}
-        proxy, grpc, added, certs, keys = [], [], [], [], []
+        proxy: list[Header] = []
+        grpc: list[Header] = []
+        added: list[Header] = []
+        certs: list[Node] = []
+        keys: list[Node] = []
         for node in nodes:
             if node.name not in _SCOPE_DIRECTIVES:
                 continue
@@ -150,8 +154,9 @@ class Builder:
         listens = [n for n in nodes if n.name == "listen" and n.args]
         routes = () if stream else self._routes(server, nodes, scope, label)
         kind = "stream server" if stream else "server"
+        listens_parsed: list[tuple[str, int | None, set[str], Location]]
         if not listens:
-            listens_parsed = [("*", 80, set[str](), server.loc)]
+            listens_parsed = [("*", 80, set(), server.loc)]
         else:
             listens_parsed = [(*_listen_address(n.args[0]), set(n.args[1:]), n.loc) for n in listens]
         for address, port, params, listen_loc in listens_parsed:
@@ -285,6 +290,9 @@ class Builder:
                 self._location(node, scope, label, out)
 
 
+_ANY_ADDRESS = ("*", "0.0.0.0")  # noqa: S104 - names nginx's wildcard address, binds nothing
+
+
 def _listen_address(value: str) -> tuple[str, int | None]:
     if value.startswith("unix:"):
         return value, None
@@ -297,8 +305,8 @@ def _listen_address(value: str) -> tuple[str, int | None]:
         return host, int(port) if port.isdigit() else 80
     host, sep, port = value.rpartition(":")
     if sep and port.isdigit():
-        return ("*" if host in ("*", "0.0.0.0") else host), int(port)
-    return ("*" if value in ("*", "0.0.0.0") else value), 80
+        return ("*" if host in _ANY_ADDRESS else host), int(port)
+    return ("*" if value in _ANY_ADDRESS else value), 80
 
 
 def _literal_prefix(args: list[str]) -> str | None:

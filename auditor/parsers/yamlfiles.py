@@ -77,7 +77,7 @@ def classify(data: Any) -> str | None:
         return None
     if "apiVersion" in data and "kind" in data:
         return "kubernetes"
-    if "static_resources" in data or "dynamic_resources" in data or "admin" in data and "node" in data:
+    if "static_resources" in data or "dynamic_resources" in data or ("admin" in data and "node" in data):
         return "envoy"
     resources = data.get("resources")
     if isinstance(resources, list) and resources and isinstance(resources[0], dict) and "@type" in resources[0]:

@@ -16,7 +16,7 @@ from auditor.model import CipherSuite, Severity, TlsVersion
 
 def _policy_dir() -> Path:
     try:
-        import auditor.policy_data as installed  # type: ignore[import-not-found]
+        import auditor.policy_data as installed
 
         return Path(installed.__file__).parent
     except ImportError:
@@ -110,6 +110,20 @@ def tls_policy() -> TlsPolicy:
         min_key_bits={str(k): int(v) for k, v in certs["min_key_bits"].items()},
         weak_signature_hashes=frozenset(certs["weak_signature_hashes"]),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def weak_suites(ciphers: tuple[CipherSuite, ...]) -> tuple[tuple[WeakCipherClass, tuple[str, ...]], ...]:
+    """The weak classes a cipher list hits, each with its suites in list order (memoized: many
+    listeners share one list)."""
+    hits: dict[int, list[str]] = {}
+    classes = tls_policy().weak_ciphers
+    for suite in ciphers:
+        for index, weak in enumerate(classes):
+            if weak.matches(suite):
+                hits.setdefault(index, []).append(suite.name)
+                break
+    return tuple((classes[i], tuple(names)) for i, names in sorted(hits.items()))
 
 
 @functools.cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.model import Finding, Model, Severity, TlsVersion
-from auditor.policies.data import tls_policy
+from auditor.policies.data import tls_policy, weak_suites
 from auditor.policies.registry import RuleContext, rule
 
 
@@ -60,18 +60,10 @@ def tls13_disabled(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305`.",
 )
 def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
-    classes = tls_policy().weak_ciphers
     for listener, tls, endpoint in model.tls_endpoints():
-        by_class: dict[int, list[str]] = {}
-        for suite in tls.ciphers:
-            for index, weak in enumerate(classes):
-                if weak.matches(suite):
-                    by_class.setdefault(index, []).append(suite.name)
-                    break
         if not tls.protocols or all(v is TlsVersion.TLS1_3 for v in tls.protocols):
             continue  # TLS 1.3 only: the <= 1.2 cipher list is never used
-        for index, names in sorted(by_class.items()):
-            weak = classes[index]
+        for weak, names in weak_suites(tls.ciphers):
             shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             spec = tls.cipher_spec or "the server default"
             yield ctx.finding(listener, f"{endpoint} enables {shown}: {weak.why} (from {spec})",
