@@ -60,6 +60,8 @@ def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> A
     now = options.now or dt.datetime.now(dt.timezone.utc)
     engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
                  strict=options.strict)
+    # Files a config references (certificates) are read even when ignored; their findings are not.
+    engine.findings = [f for f in engine.findings if not found.is_ignored(f.loc.file)]
     problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
     errors = tuple(f for f in engine.findings if (f.rule_id, f.loc, f.message) in problem_keys)
     return AuditResult(found.root, len(model.files), tuple(engine.findings), errors,

