@@ -167,6 +167,7 @@ class TlsSettings:
     alpn_explicit: bool  # the format has an explicit, ordered ALPN list that was set
     alpn_loc: Location | None
     certificates: tuple[CertificateRef, ...] = ()
+    rejects_handshake: bool = False  # refuses every handshake on purpose (nginx ssl_reject_handshake)
 
 
 class Protocol(enum.Enum):

@@ -97,5 +97,6 @@ def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def tls_no_certificate(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, tls, endpoint in model.tls_endpoints():
-        if not tls.certificates:
+        # A server that rejects every handshake (the usual catch-all for unknown SNI names) needs none.
+        if not tls.certificates and not tls.rejects_handshake:
             yield ctx.finding(listener, f"{endpoint} uses TLS but no certificate is configured")
