@@ -137,6 +137,7 @@ class CertificateRef:
     key: PrivateKey | None = None
     # Extra CA certificates configured next to the leaf (e.g. a separate chain file).
     extra_chain: tuple[Certificate, ...] = ()
+    key_loc: Location | None = None  # the line that names the key, when it has its own
 
 
 # --- TLS, HTTP ------------------------------------------------------------------------------

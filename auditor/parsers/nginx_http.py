@@ -229,7 +229,7 @@ class Builder:
         for index, cert in enumerate(scope.certificates):
             key = scope.keys[index] if index < len(scope.keys) else None
             refs.append(self.tree.ctx.certs.reference(cert.loc, cert.args[0], key.args[0] if key else None,
-                                                      self.prefix))
+                                                      self.prefix, key_loc=key.loc if key else None))
         return tuple(refs)
 
     def _finish(self) -> None:
