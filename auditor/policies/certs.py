@@ -105,6 +105,8 @@ def cert_chain_incomplete(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         chain = [*ref.bundle.certificates[1:], *ref.extra_chain]
         if leaf.self_signed or any(c.subject == leaf.issuer for c in chain):
             continue
+        if any(c.issuer == leaf.subject for c in ref.bundle.certificates[1:]):
+            continue  # the first certificate issued a later one: misordered (cert-chain-order), not incomplete
         yield ctx.finding(leaf, f"{_describe(leaf)} is issued by {leaf.issuer!r} but the served file "
                           "does not contain that issuer", loc=ref.loc, resource=leaf.resource)
 
