@@ -25,7 +25,10 @@ class AuditOptions:
     severities: dict[str, Severity] = field(default_factory=dict)
     strict: bool = False  # re-raise internal errors (tests)
     helm_bin: str | None = None
-    values: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()  # helm --values files, applied to every chart render
+    sets: tuple[str, ...] = ()  # helm --set K=V, applied to every chart render
+    helm_timeout: float = 60.0  # seconds per chart
+    repo_map: tuple[tuple[str, str], ...] = ()  # Argo CD repoURL -> folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +50,9 @@ class AuditResult:
 
 
 def _parsers() -> dict[Kind, Parser]:
-    from auditor.parsers import nginx, yamlfiles
+    from auditor.parsers import nginx, terraform
 
-    return {Kind.NGINX: nginx.parse, Kind.YAML: yamlfiles.parse}
+    return {Kind.NGINX: nginx.parse, Kind.TERRAFORM: terraform.parse}
 
 
 def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> AuditResult:
@@ -69,7 +72,8 @@ def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> A
 
 
 def build_model(found: Discovery, options: AuditOptions) -> Model:
-    ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values)
+    ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values, sets=options.sets,
+                       helm_timeout=options.helm_timeout, repo_map=options.repo_map)
     model = Model()
     model.problems.extend(found.problems)
     by_kind: dict[Kind, list[SourceFile]] = {}
@@ -79,6 +83,12 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
         files = by_kind.get(kind)
         if files:
             model.extend(parser(files, ctx))
+    # YAML files and Helm charts are parsed together: Argo CD Applications among the YAML decide
+    # which charts and folders are scanned on their own (auditor/parsers/manifests.py).
+    if Kind.YAML in by_kind or Kind.CHART in by_kind:
+        from auditor.parsers import manifests
+
+        model.extend(manifests.parse(by_kind.get(Kind.YAML, []), by_kind.get(Kind.CHART, []), ctx))
     for source in by_kind.get(Kind.CERT, []):
         ctx.certs.load(source.path)
         model.files.add(source.rel)

@@ -43,6 +43,13 @@ def _date(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+def _repo_map(text: str) -> tuple[str, str]:
+    url, sep, directory = text.partition("=")
+    if not sep or not url or not directory:
+        raise argparse.ArgumentTypeError(f"expected URL=DIR, got {text!r}")
+    return url, directory
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="confaudit", description="Find configuration mistakes that cause outages: TLS, "
                      "ALPN, certificates, proxy prefixes, CORS, unknown directives.")
@@ -65,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="report certificates expiring within N days (default: 30)")
     scan.add_argument("--now", type=_date, metavar="DATE",
                       help="evaluate certificate validity at this date (reproducible reports)")
+    scan.add_argument("--helm-bin", metavar="PATH", help="helm binary used to render charts (default: helm on PATH)")
+    scan.add_argument("--values", action="append", metavar="FILE",
+                      help="extra helm values file for every chart render, applied last (repeatable)")
+    scan.add_argument("--set", action="append", metavar="K=V", dest="helm_set",
+                      help="extra helm --set value for every chart render, applied last (repeatable)")
+    scan.add_argument("--helm-timeout", type=float, default=60.0, metavar="SECONDS",
+                      help="give up rendering a chart after this many seconds (default: 60)")
+    scan.add_argument("--repo-map", action="append", metavar="URL=DIR", type=_repo_map,
+                      help="Argo CD repoURL URL is checked out at DIR (default: every repoURL is the scanned tree)")
 
     rules = commands.add_parser("rules", help="list the rule catalogue")
     rules.set_defaults(func=_rules)
@@ -105,9 +121,21 @@ def _scan(args: argparse.Namespace) -> int:
     if args.cert_expiry_days < 0:
         print("confaudit: error: --cert-expiry-days must be 0 or more", file=sys.stderr)
         return 2
+    if args.helm_timeout <= 0:
+        print("confaudit: error: --helm-timeout must be more than 0", file=sys.stderr)
+        return 2
+    missing_values = [v for v in args.values or () if not Path(v).is_file()]
+    missing_dirs = [d for _, d in args.repo_map or () if not Path(d).is_dir()]
+    if missing_values or missing_dirs:
+        print(f"confaudit: error: no such file or directory: {', '.join(missing_values + missing_dirs)}",
+              file=sys.stderr)
+        return 2
     options = AuditOptions(rules=_split(args.rules), skip_rules=_split(args.skip_rules),
                            excludes=tuple(args.exclude or ()), now=args.now,
-                           cert_expiry_days=args.cert_expiry_days)
+                           cert_expiry_days=args.cert_expiry_days, helm_bin=args.helm_bin,
+                           values=tuple(str(Path(v).resolve()) for v in args.values or ()),
+                           sets=tuple(args.helm_set or ()), helm_timeout=args.helm_timeout,
+                           repo_map=tuple(args.repo_map or ()))
     try:
         result = audit(args.paths, options)
     except ValueError as exc:  # unknown rule ids

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class Severity(enum.Enum):
 
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+_PORT_SUFFIX = re.compile(r":\d+$")
 
 
 class TlsVersion(enum.Enum):
@@ -214,6 +216,9 @@ class Route:
     request_headers: tuple[Header, ...] = ()  # headers set on the upstream request
     response_headers: tuple[Header, ...] = ()  # headers added to the client response
     upstream_ref: Upstream | None = None
+    # Headers an enclosing level sets that do not apply here (nginx: a level that sets any
+    # proxy_set_header/add_header inherits none), each with the line that set it.
+    dropped_headers: tuple[Header, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,12 +383,13 @@ class Model:
             yield first, first.tls, " and ".join(dict.fromkeys(item.endpoint for item in listeners))
 
     def served_certificates(self) -> Iterator[tuple[Listener, CertificateRef]]:
-        seen: set[tuple[tuple[str, ...], Location]] = set()
+        seen: set[tuple[str, tuple[str, ...], Location]] = set()
         for listener, tls in self.tls_listeners():
             for ref in tls.certificates:
                 # One server block listening on several sockets serves the same certificate:
-                # report it once per (server, certificate line).
-                key = (listener.server_names, ref.loc)
+                # report it once per (server, certificate line). The resource keeps one chart
+                # rendered by two Argo CD Applications apart (same template line, two releases).
+                key = (_PORT_SUFFIX.sub("", listener.resource), listener.server_names, ref.loc)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -404,11 +410,11 @@ class Model:
                     yield cert, index == 0, bundle.path in served
 
     def routes(self) -> Iterator[tuple[Listener, Route]]:
-        seen: set[Location] = set()
+        seen: set[tuple[str, Location]] = set()
         for listener in self.listeners:
             for route in listener.routes:
-                if route.loc not in seen:
-                    seen.add(route.loc)
+                if (route.resource, route.loc) not in seen:
+                    seen.add((route.resource, route.loc))
                     yield listener, route
 
     def serving_workloads(self) -> Iterator[Workload]:

@@ -118,6 +118,10 @@ class ParseContext:
     certs: CertStore
     helm_bin: str | None = None
     values: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()  # helm --set K=V from the command line
+    helm_timeout: float = 60.0  # seconds per `helm template` run
+    repo_map: tuple[tuple[str, str], ...] = ()  # Argo CD repoURL -> folder (--repo-map URL=DIR)
+    workers: int = 2  # parallel `helm template` runs
     problems: list[Problem] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:

@@ -9,6 +9,7 @@ file includes. ``nginx_http`` turns each entry's tree into listeners and routes.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections.abc import Iterator
@@ -246,13 +247,22 @@ def _parse_one(path: Path) -> _Outcome:
     return _Outcome(config, problems)
 
 
-def _ancestors(directory: Path, root: Path) -> Iterator[Path]:
-    current = directory
-    while True:
-        yield current
-        if current == root or current.parent == current or root not in current.parents:
-            return
-        current = current.parent
+def _ancestors(directory: Path, root: Path) -> list[Path]:
+    """``directory`` and its parents up to ``root`` (only ``directory`` when outside root)."""
+    return _ancestors_cached(directory, root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ancestors_cached(directory: Path, root: Path) -> list[Path]:
+    chain = [directory]
+    text, top = str(directory), str(root)
+    if text != top and not text.startswith(top.rstrip("/") + "/"):
+        return chain
+    while text != top and directory.parent != directory:
+        directory = directory.parent
+        text = str(directory)
+        chain.append(directory)
+    return chain
 
 
 def parse(files: list[SourceFile], ctx: ParseContext) -> Model:

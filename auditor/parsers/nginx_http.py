@@ -52,6 +52,8 @@ class Scope:
     proxy_headers: tuple[Header, ...] = ()
     grpc_headers: tuple[Header, ...] = ()
     add_headers: tuple[Header, ...] = ()
+    # Headers an outer level set that this level's own proxy_set_header/add_header dropped.
+    dropped: tuple[tuple[str, Header], ...] = ()  # (scope field, header)
 
     def merge(self, nodes: list[Node]) -> Scope:
         changes: dict[str, object] = {}
@@ -83,10 +85,18 @@ class Scope:
                 target.append(Header(args[0].lower(), args[1], node.loc))
             elif node.name == "add_header" and len(args) >= 2:
                 added.append(Header(args[0].lower(), args[1], node.loc))
-        for name, values in (("proxy_headers", proxy), ("grpc_headers", grpc), ("add_headers", added),
-                             ("certificates", certs), ("keys", keys)):
+        for name, values in (("certificates", certs), ("keys", keys)):
             if values:
                 changes[name] = tuple(values)
+        dropped = list(self.dropped)
+        for name, headers in (("proxy_headers", proxy), ("grpc_headers", grpc), ("add_headers", added)):
+            if headers:
+                changes[name] = tuple(headers)
+                own = {h.name for h in headers}
+                dropped = [(kind, h) for kind, h in dropped if kind != name or h.name not in own]
+                dropped += [(name, h) for h in getattr(self, name) if h.name not in own]
+        if dropped != list(self.dropped):
+            changes["dropped"] = tuple(dropped)
         return dataclasses.replace(self, **changes) if changes else self  # type: ignore[arg-type]
 
 
@@ -282,13 +292,19 @@ class Builder:
             is_grpc_pass = upstream.name == "grpc_pass"
             protocol = Protocol.GRPC if is_grpc_pass else Protocol.HTTP1
             target = upstream.args[0]
-            is_grpc = is_grpc_pass or bool(_GRPC_PATH.match(prefix or "")) or "grpc" in _host(target).lower()
+            # gRPC is recognised by grpc_pass or by a gRPC method path (/package.Service/); not by
+            # upstream names: a "grpc-gateway" upstream is grpc-gateway's JSON/HTTP 1.1 side.
+            is_grpc = is_grpc_pass or bool(_GRPC_PATH.match(prefix or ""))
             headers = scope.grpc_headers if is_grpc_pass else scope.proxy_headers
+            kept = ("add_headers", "grpc_headers" if is_grpc_pass else "proxy_headers")
+            dropped = tuple(h for kind, h in scope.dropped if kind in kept)
             out.append(Route(location.loc, f"nginx location {match} ({label})", match, prefix, is_grpc, target,
-                             protocol, strip, rewrite_loc, headers, scope.add_headers))
+                             protocol, strip, rewrite_loc, headers, scope.add_headers,
+                             dropped_headers=dropped))
         elif scope.add_headers:
+            dropped = tuple(h for kind, h in scope.dropped if kind == "add_headers")
             out.append(Route(location.loc, f"nginx location {match} ({label})", match, prefix, False, None,
-                             Protocol.UNKNOWN, response_headers=scope.add_headers))
+                             Protocol.UNKNOWN, response_headers=scope.add_headers, dropped_headers=dropped))
         for node in nodes:
             if node.name == "location" and node.block is not None:
                 self._location(node, scope, label, out)
@@ -319,11 +335,6 @@ def _literal_prefix(args: list[str]) -> str | None:
     if len(args) == 2 and args[0] in ("^~", "="):
         return args[1]
     return None
-
-
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0]
 
 
 def _proxy_pass_strip(prefix: str, url: str, location_args: list[str]) -> str | None:

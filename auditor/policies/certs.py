@@ -157,7 +157,9 @@ def cert_key_mismatch(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.HIGH,
     title="Certificate key is too small",
     rationale="RSA keys below 2048 bits and EC keys below 256 bits are below every current baseline "
-    "(CA/Browser Forum, NIST SP 800-131A); clients and CAs reject them. DSA is no longer supported.",
+    "(CA/Browser Forum, NIST SP 800-131A). It is an outage, not only a weakness: OpenSSL 3 at "
+    "security level 2 (the default of many distributions and nginx builds) refuses to load them "
+    "('ee key too small'), and clients reject them. DSA is no longer supported.",
     fix="Issue a new certificate with an RSA 2048+ or ECDSA P-256+ key (or Ed25519 where clients allow).",
 )
 def cert_weak_key(model: Model, ctx: RuleContext) -> Iterator[Finding]:

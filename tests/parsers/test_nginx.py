@@ -26,7 +26,8 @@ def test_mixed_tree_reports_each_broken_file_and_scans_the_rest(tmp_path: Path) 
     for name in ("api.fullchain.crt", "api.key"):
         (tree / "certs" / name).write_bytes((TESTS / "certs" / name).read_bytes())
     (tree / "conf.d" / "good.conf").write_text(
-        (tree / "conf.d" / "good.conf").read_text().replace("../../../certs/", "certs/"))
+        (tree / "conf.d" / "good.conf").read_text().replace("../../../certs/", "certs/")
+    )
     (tree / "conf.d" / "binary.conf").write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4)
     (tree / "loop" / "self").symlink_to(tree / "loop")  # a symlink loop
     (tree / "conf.d" / "huge.conf").write_bytes(b"# padding\n" * 2_200_000)  # 22 MB
@@ -94,7 +95,8 @@ def test_absolute_include_maps_into_the_tree_and_missing_system_files_are_fine(t
         "events {}\nhttp {\n    include /etc/nginx/mime.types;\n    include /etc/nginx/snippets/tls.conf;\n"
         "    server {\n        listen 443 ssl;\n        server_name a.example.com;\n"
         "        ssl_certificate /etc/letsencrypt/live/a/fullchain.pem;\n"
-        "        ssl_certificate_key /etc/letsencrypt/live/a/privkey.pem;\n    }\n}\n")
+        "        ssl_certificate_key /etc/letsencrypt/live/a/privkey.pem;\n    }\n}\n"
+    )
     found = findings(tmp_path)
     assert ("tls-legacy-protocol", "snippets/tls.conf", 1) in found
     assert not [f for f in found if f[0] in ("parse-error", "cert-missing")]

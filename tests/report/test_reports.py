@@ -69,7 +69,7 @@ def test_output_file_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_rule_selection(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "scan", SAMPLES, "--format", "json", "--rules", "cert-san-mismatch", "--now", NOW)
+    _, out = run(capsys, "scan", SAMPLES, "--format", "json", "--rules", "cert-san-mismatch", "--now", NOW)
     assert {f["rule_id"] for f in json.loads(out)["findings"]} == {"cert-san-mismatch"}
 
 
