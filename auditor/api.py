@@ -12,6 +12,7 @@ from auditor.engine import InternalError, problem_finding, run, select_rules
 from auditor.model import Finding, Model, Severity
 from auditor.parsers.base import CertStore, ParseContext
 
+INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed"})
 Parser = Callable[[list[SourceFile], ParseContext], Model]
 
 
@@ -65,8 +66,9 @@ def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> A
                  strict=options.strict)
     # Files a config references (certificates) are read even when ignored; their findings are not.
     engine.findings = [f for f in engine.findings if not found.is_ignored(f.loc.file)]
-    problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
-    errors = tuple(f for f in engine.findings if (f.rule_id, f.loc, f.message) in problem_keys)
+    # The JSON `errors` list: input confaudit could not read (not every parser problem: an
+    # unknown TLS policy or a missing Argo CD source is a finding about the config, not an error).
+    errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
     return AuditResult(found.root, len(model.files), tuple(engine.findings), errors,
                        tuple(engine.internal_errors), model)
 
