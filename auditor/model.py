@@ -139,6 +139,7 @@ class CertificateRef:
     key: PrivateKey | None = None
     # Extra CA certificates configured next to the leaf (e.g. a separate chain file).
     extra_chain: tuple[Certificate, ...] = ()
+    key_loc: Location | None = None  # the line that names the key, when it has its own
 
 
 # --- TLS, HTTP ------------------------------------------------------------------------------
@@ -169,6 +170,7 @@ class TlsSettings:
     alpn_explicit: bool  # the format has an explicit, ordered ALPN list that was set
     alpn_loc: Location | None
     certificates: tuple[CertificateRef, ...] = ()
+    rejects_handshake: bool = False  # refuses every handshake on purpose (nginx ssl_reject_handshake)
 
 
 class Protocol(enum.Enum):

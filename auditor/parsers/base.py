@@ -43,7 +43,7 @@ class CertStore:
         return result
 
     def reference(self, loc: Location, cert: str | None, key: str | None, base: Path,
-                  externals: tuple[Path, ...] = ()) -> CertificateRef:
+                  externals: tuple[Path, ...] = (), key_loc: Location | None = None) -> CertificateRef:
         """A certificate/key pair named by a config line; relative paths resolve from ``base``."""
         looked_up = self.reads.setdefault(loc.file, set())
         for name in (cert, key):
@@ -61,7 +61,7 @@ class CertStore:
         elif key is None and cert_file is not None and cert_file.keys:
             # A single PEM holding both the certificate and the key.
             key_facts, key_status = cert_file.keys[0], RefStatus.OK
-        return CertificateRef(loc, cert, key, cert_status, key_status, bundle, key_facts)
+        return CertificateRef(loc, cert, key, cert_status, key_status, bundle, key_facts, key_loc=key_loc)
 
     def _resolve(self, name: str | None, base: Path, externals: tuple[Path, ...]) -> tuple[RefStatus, CertFile | None]:
         if name is None:

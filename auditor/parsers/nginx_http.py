@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from auditor.parsers.nginx import Node, Tree
 
 _GRPC_PATH = re.compile(r"^/[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+/")
-_SCOPE_DIRECTIVES = {"ssl_protocols", "ssl_ciphers", "http2", "ssl", "proxy_set_header", "grpc_set_header",
-                     "add_header", "ssl_certificate", "ssl_certificate_key"}
+_SCOPE_DIRECTIVES = {"ssl_protocols", "ssl_ciphers", "http2", "ssl", "ssl_reject_handshake", "proxy_set_header",
+                     "grpc_set_header", "add_header", "ssl_certificate", "ssl_certificate_key"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ class Scope:
     ciphers: tuple[str, Location] | None = None
     http2: tuple[bool, Location] | None = None
     ssl_on: bool = False
+    reject_handshake: bool = False
     certificates: tuple[Node, ...] = ()
     keys: tuple[Node, ...] = ()
     proxy_headers: tuple[Header, ...] = ()
@@ -73,6 +74,8 @@ class Scope:
                 changes["http2"] = (args[0] == "on", node.loc)
             elif node.name == "ssl" and args:
                 changes["ssl_on"] = args[0] == "on"
+            elif node.name == "ssl_reject_handshake" and args:
+                changes["reject_handshake"] = args[0] == "on"
             elif node.name == "ssl_certificate" and args:
                 certs.append(node)
             elif node.name == "ssl_certificate_key" and args:
@@ -228,6 +231,7 @@ class Builder:
             alpn_explicit=False,
             alpn_loc=None,
             certificates=refs,
+            rejects_handshake=scope.reject_handshake,
         )
 
     def _certificates(self, scope: Scope) -> tuple[CertificateRef, ...]:
@@ -235,7 +239,7 @@ class Builder:
         for index, cert in enumerate(scope.certificates):
             key = scope.keys[index] if index < len(scope.keys) else None
             refs.append(self.tree.ctx.certs.reference(cert.loc, cert.args[0], key.args[0] if key else None,
-                                                      self.prefix))
+                                                      self.prefix, key_loc=key.loc if key else None))
         return tuple(refs)
 
     def _finish(self) -> None:

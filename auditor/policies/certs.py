@@ -105,6 +105,8 @@ def cert_chain_incomplete(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         chain = [*ref.bundle.certificates[1:], *ref.extra_chain]
         if leaf.self_signed or any(c.subject == leaf.issuer for c in chain):
             continue
+        if any(c.issuer == leaf.subject for c in ref.bundle.certificates[1:]):
+            continue  # the first certificate issued a later one: misordered (cert-chain-order), not incomplete
         yield ctx.finding(leaf, f"{_describe(leaf)} is issued by {leaf.issuer!r} but the served file "
                           "does not contain that issuer", loc=ref.loc, resource=leaf.resource)
 
@@ -195,13 +197,13 @@ def cert_weak_signature(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def cert_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, ref in model.served_certificates():
-        for what, path, status in (("certificate", ref.cert_path, ref.cert_status),
-                                   ("key", ref.key_path, ref.key_status)):
+        for what, path, status, loc in (("certificate", ref.cert_path, ref.cert_status, ref.loc),
+                                        ("key", ref.key_path, ref.key_status, ref.key_loc or ref.loc)):
             if status is RefStatus.MISSING:
                 text = f"{what} file {path!r} does not exist" if path else f"no {what} file is configured"
-                yield ctx.finding(listener, text, loc=ref.loc)
+                yield ctx.finding(listener, text, loc=loc)
             elif status is RefStatus.UNREADABLE:
-                yield ctx.finding(listener, f"{what} file {path!r} holds no usable {what}", loc=ref.loc)
+                yield ctx.finding(listener, f"{what} file {path!r} holds no usable {what}", loc=loc)
 
 
 @rule(

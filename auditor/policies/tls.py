@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Finding, Model, Severity, TlsVersion
+from auditor.model import Finding, Model, Protocol, Severity, TlsVersion
 from auditor.policies.data import tls_policy, weak_suites
 from auditor.policies.registry import RuleContext, rule
 
@@ -85,7 +85,9 @@ def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
-        if listener.port == 443 and listener.tls is None:
+        # A TCP proxy (nginx stream, TLS passthrough with ssl_preread) forwards the client's TLS
+        # untouched: it never answers a ClientHello itself.
+        if listener.port == 443 and listener.tls is None and listener.codec is not Protocol.TCP:
             yield ctx.finding(listener, f"{listener.endpoint} is port 443 but does not use TLS")
 
 
@@ -100,5 +102,6 @@ def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def tls_no_certificate(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, tls, endpoint in model.tls_endpoints():
-        if not tls.certificates:
+        # A server that rejects every handshake (the usual catch-all for unknown SNI names) needs none.
+        if not tls.certificates and not tls.rejects_handshake:
             yield ctx.finding(listener, f"{endpoint} uses TLS but no certificate is configured")
