@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,8 +235,34 @@ def parse_files(paths: list[Path]) -> list[_Outcome]:
         return list(pool.map(_parse_one, paths, chunksize=max(1, len(paths) // (workers * 4))))
 
 
+def _require_terminator() -> None:
+    """Make crossplane report a directive closed by ``}`` instead of ``;``.
+
+    With ``check_args=False`` (needed: its directive table predates nginx 1.25) crossplane's
+    analyzer never looks at the terminator, so ``return 301 /x }`` was silently accepted while
+    nginx refuses the file with 'unexpected "}"'. No nginx directive may end with ``}``.
+    """
+    import crossplane.parser
+    from crossplane.errors import NgxParserDirectiveError
+
+    original = crossplane.parser.analyze
+    if getattr(original, "confaudit_terminator", False):
+        return
+
+    def analyze(fname: str, stmt: dict[str, Any], term: str, *args: Any, **kwargs: Any) -> Any:
+        if term == "}":
+            raise NgxParserDirectiveError(
+                f'unexpected "}}": directive "{stmt["directive"]}" is not terminated by ";"', fname, stmt["line"])
+        return original(fname, stmt, term, *args, **kwargs)
+
+    analyze.confaudit_terminator = True  # type: ignore[attr-defined]
+    crossplane.parser.analyze = analyze
+
+
 def _parse_one(path: Path) -> _Outcome:
     import crossplane
+
+    _require_terminator()
 
     try:
         data = path.read_bytes()
@@ -277,7 +303,7 @@ def _ancestors_cached(directory: Path, root: Path) -> list[Path]:
 
 
 def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
-    from auditor.parsers.nginx_directives import NOT_DIRECTIVES, module_of
+    from auditor.parsers.nginx_directives import hint_for, module_of
     from auditor.parsers.nginx_http import Builder
 
     model = Model()
@@ -289,19 +315,19 @@ def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
         Builder(tree, entry.source.rel, prefix, model).build(top)
     # Unknown directives are a property of each file, whatever includes it: check every file once.
     for parsed in tree.files.values():
-        _unknown(parsed.directives, parsed.source.rel, model, module_of, NOT_DIRECTIVES)
+        _unknown(parsed.directives, parsed.source.rel, model, module_of, hint_for)
     model.files.update(f.source.rel for f in tree.files.values())
     return model
 
 
 def _unknown(directives: list[dict[str, Any]], rel: str, model: Model, module_of: Any,
-             hints: dict[str, str]) -> None:
+             hint_for: Callable[[str], str | None]) -> None:
     for d in directives:
         name = d["directive"]
         if name == "#":
             continue
         if module_of(name) is None:
             model.unknown_directives.append(
-                UnknownDirective(Location(rel, d.get("line")), f"nginx directive {name}", name, hints.get(name)))
+                UnknownDirective(Location(rel, d.get("line")), f"nginx directive {name}", name, hint_for(name)))
         if name not in DATA_BLOCKS and d.get("block") and not name.endswith("_by_lua_block"):
-            _unknown(d["block"], rel, model, module_of, hints)
+            _unknown(d["block"], rel, model, module_of, hint_for)
