@@ -9,9 +9,10 @@ from pathlib import Path
 
 from auditor.discover import Discovery, Kind, SourceFile, discover
 from auditor.engine import InternalError, problem_finding, run, select_rules
-from auditor.model import Finding, Model, Severity
+from auditor.model import Finding, Model, Severity, merge_record
 from auditor.parsers.base import CertStore, ParseContext
 
+INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed"})
 Parser = Callable[[list[SourceFile], ParseContext], Model]
 
 
@@ -25,7 +26,10 @@ class AuditOptions:
     severities: dict[str, Severity] = field(default_factory=dict)
     strict: bool = False  # re-raise internal errors (tests)
     helm_bin: str | None = None
-    values: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()  # helm --values files, applied to every chart render
+    sets: tuple[str, ...] = ()  # helm --set K=V, applied to every chart render
+    helm_timeout: float = 60.0  # seconds per chart
+    repo_map: tuple[tuple[str, str], ...] = ()  # Argo CD repoURL -> folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,27 +51,36 @@ class AuditResult:
 
 
 def _parsers() -> dict[Kind, Parser]:
-    from auditor.parsers import nginx, yamlfiles
+    from auditor.parsers import nginx, terraform
 
-    return {Kind.NGINX: nginx.parse, Kind.YAML: yamlfiles.parse}
+    return {Kind.NGINX: nginx.parse, Kind.TERRAFORM: terraform.parse}
 
 
 def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> AuditResult:
     options = options or AuditOptions()
-    rules = select_rules(options.rules, options.skip_rules)  # usage errors before any work
-    found = discover([Path(p) for p in paths], options.excludes)
+    select_rules(options.rules, options.skip_rules)  # usage errors before any work
+    return audit_discovery(discover([Path(p) for p in paths], options.excludes), options)
+
+
+def audit_discovery(found: Discovery, options: AuditOptions) -> AuditResult:
+    """``audit`` for files already found (the GitOps check discovers with a fixed root)."""
+    rules = select_rules(options.rules, options.skip_rules)
     model = build_model(found, options)
     now = options.now or dt.datetime.now(dt.timezone.utc)
     engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
                  strict=options.strict)
-    problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
-    errors = tuple(f for f in engine.findings if (f.rule_id, f.loc, f.message) in problem_keys)
+    # Files a config references (certificates) are read even when ignored; their findings are not.
+    engine.findings = [f for f in engine.findings if not found.is_ignored(f.loc.file)]
+    # The JSON `errors` list: input confaudit could not read (not every parser problem: an
+    # unknown TLS policy or a missing Argo CD source is a finding about the config, not an error).
+    errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
     return AuditResult(found.root, len(model.files), tuple(engine.findings), errors,
                        tuple(engine.internal_errors), model)
 
 
 def build_model(found: Discovery, options: AuditOptions) -> Model:
-    ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values)
+    ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values, sets=options.sets,
+                       helm_timeout=options.helm_timeout, repo_map=options.repo_map)
     model = Model()
     model.problems.extend(found.problems)
     by_kind: dict[Kind, list[SourceFile]] = {}
@@ -77,12 +90,21 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
         files = by_kind.get(kind)
         if files:
             model.extend(parser(files, ctx))
+    # YAML files and Helm charts are parsed together: Argo CD Applications among the YAML decide
+    # which charts and folders are scanned on their own (auditor/parsers/manifests.py).
+    if Kind.YAML in by_kind or Kind.CHART in by_kind:
+        from auditor.parsers import manifests
+
+        model.extend(manifests.parse(by_kind.get(Kind.YAML, []), by_kind.get(Kind.CHART, []), ctx))
     for source in by_kind.get(Kind.CERT, []):
         ctx.certs.load(source.path)
         model.files.add(source.rel)
+    for source in by_kind.get(Kind.CHART, []):
+        model.depends(source.rel, f"{source.rel}/**")  # a chart's results depend on all its files
     ctx.certs.populate(model)
+    merge_record(model.reads, ctx.certs.reads)
     model.problems.extend(ctx.problems)
     return model
 
 
-__all__ = ["AuditOptions", "AuditResult", "audit", "build_model", "problem_finding"]
+__all__ = ["AuditOptions", "AuditResult", "audit", "audit_discovery", "build_model", "problem_finding"]

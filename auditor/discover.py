@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor.model import Location, Problem
 
@@ -47,6 +48,11 @@ class Discovery:
     files: list[SourceFile] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     seen: int = 0
+    ignore: _IgnoreRules | None = None
+
+    def is_ignored(self, rel: str) -> bool:
+        """Is a file (e.g. one a config references) excluded by --exclude or .confauditignore?"""
+        return self.ignore is not None and self.ignore.is_ignored(rel, False)
 
     def of_kind(self, kind: Kind) -> list[SourceFile]:
         return [f for f in self.files if f.kind is kind]
@@ -65,11 +71,12 @@ def relative(path: Path, root: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
-def discover(paths: Iterable[Path], excludes: Iterable[str] = ()) -> Discovery:
+def discover(paths: Iterable[Path], excludes: Iterable[str] = (), root: Path | None = None) -> Discovery:
+    """``root`` (default: the common directory of ``paths``) is what reported paths are relative to."""
     paths = [Path(p) for p in paths]
-    root = scan_root(paths)
+    root = root.resolve() if root is not None else scan_root(paths)
     result = Discovery(root)
-    ignore = _IgnoreRules(root, excludes)
+    ignore = result.ignore = _IgnoreRules(root, excludes)
     visited_dirs: set[tuple[int, int]] = set()
     for path in paths:
         absolute = Path(os.path.abspath(path))
@@ -187,10 +194,10 @@ class _IgnoreRules:
 
         self._pathspec = pathspec
         self._root = root
-        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+        self._specs: list[tuple[str, pathspec.PathSpec[Any]]] = []
         patterns = list(excludes)
         if patterns:
-            self._specs.append(("", pathspec.PathSpec.from_lines("gitwildmatch", patterns)))
+            self._specs.append(("", pathspec.PathSpec.from_lines("gitignore", patterns)))
 
     def load_dir(self, directory: Path) -> None:
         ignore_file = directory / ".confauditignore"
@@ -201,9 +208,11 @@ class _IgnoreRules:
                 return
             prefix = relative(directory, self._root)
             prefix = "" if prefix == "." else prefix + "/"
-            self._specs.append((prefix, self._pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+            self._specs.append((prefix, self._pathspec.PathSpec.from_lines("gitignore", lines)))
 
     def is_ignored(self, rel: str, is_dir: bool) -> bool:
+        if not is_dir and "/" in rel and self.is_ignored(rel.rsplit("/", 1)[0], True):
+            return True  # a file inside an ignored directory
         for prefix, spec in self._specs:
             if prefix and not rel.startswith(prefix):
                 continue

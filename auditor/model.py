@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class Severity(enum.Enum):
 
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+_PORT_SUFFIX = re.compile(r":\d+$")
 
 
 class TlsVersion(enum.Enum):
@@ -137,6 +139,7 @@ class CertificateRef:
     key: PrivateKey | None = None
     # Extra CA certificates configured next to the leaf (e.g. a separate chain file).
     extra_chain: tuple[Certificate, ...] = ()
+    key_loc: Location | None = None  # the line that names the key, when it has its own
 
 
 # --- TLS, HTTP ------------------------------------------------------------------------------
@@ -167,6 +170,7 @@ class TlsSettings:
     alpn_explicit: bool  # the format has an explicit, ordered ALPN list that was set
     alpn_loc: Location | None
     certificates: tuple[CertificateRef, ...] = ()
+    rejects_handshake: bool = False  # refuses every handshake on purpose (nginx ssl_reject_handshake)
 
 
 class Protocol(enum.Enum):
@@ -212,6 +216,9 @@ class Route:
     request_headers: tuple[Header, ...] = ()  # headers set on the upstream request
     response_headers: tuple[Header, ...] = ()  # headers added to the client response
     upstream_ref: Upstream | None = None
+    # Headers an enclosing level sets that do not apply here (nginx: a level that sets any
+    # proxy_set_header/add_header inherits none), each with the line that set it.
+    dropped_headers: tuple[Header, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +339,11 @@ class Finding:
         return (self.loc.file, self.loc.line or 0, self.rule_id, self.message)
 
 
+def merge_record(into: dict[str, set[str]], other: dict[str, set[str]]) -> None:
+    for key, values in other.items():
+        into.setdefault(key, set()).update(values)
+
+
 @dataclass(slots=True)
 class Model:
     """Everything the parsers found in one scan. Built by the loader, read-only to rules."""
@@ -345,6 +357,13 @@ class Model:
     problems: list[Problem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
+    # Dependency record for incremental scans (``auditor.gitops``), format-blind: file -> what its
+    # results depend on besides its own content. A target is a path relative to the scan root
+    # (a missing file counts: adding it must trigger a re-scan), a glob (``conf.d/*.conf``,
+    # ``chart/**``) or a ``@symbol`` that some file ``provides`` (``@k8s/Secret/ns/name``).
+    # Record what was looked for, not only what was found. See ``Model.depends``.
+    reads: dict[str, set[str]] = field(default_factory=dict)
+    provides: dict[str, set[str]] = field(default_factory=dict)  # file -> @symbols it defines
 
     def extend(self, other: Model) -> None:
         self.listeners.extend(other.listeners)
@@ -356,6 +375,16 @@ class Model:
         self.problems.extend(other.problems)
         self.suppressions.extend(other.suppressions)
         self.files |= other.files
+        merge_record(self.reads, other.reads)
+        merge_record(self.provides, other.provides)
+
+    def depends(self, file: str, *targets: str) -> None:
+        """Record that what ``file`` yields depends on ``targets`` (paths, globs or @symbols)."""
+        self.reads.setdefault(file, set()).update(targets)
+
+    def provide(self, file: str, *symbols: str) -> None:
+        """Record that ``file`` defines ``symbols`` (``@kind/namespace/name``) other files look up."""
+        self.provides.setdefault(file, set()).update(symbols)
 
     # Shared walks used by several rules.
 
@@ -376,12 +405,13 @@ class Model:
             yield first, first.tls, " and ".join(dict.fromkeys(item.endpoint for item in listeners))
 
     def served_certificates(self) -> Iterator[tuple[Listener, CertificateRef]]:
-        seen: set[tuple[tuple[str, ...], Location]] = set()
+        seen: set[tuple[str, tuple[str, ...], Location]] = set()
         for listener, tls in self.tls_listeners():
             for ref in tls.certificates:
                 # One server block listening on several sockets serves the same certificate:
-                # report it once per (server, certificate line).
-                key = (listener.server_names, ref.loc)
+                # report it once per (server, certificate line). The resource keeps one chart
+                # rendered by two Argo CD Applications apart (same template line, two releases).
+                key = (_PORT_SUFFIX.sub("", listener.resource), listener.server_names, ref.loc)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -402,11 +432,11 @@ class Model:
                     yield cert, index == 0, bundle.path in served
 
     def routes(self) -> Iterator[tuple[Listener, Route]]:
-        seen: set[Location] = set()
+        seen: set[tuple[str, Location]] = set()
         for listener in self.listeners:
             for route in listener.routes:
-                if route.loc not in seen:
-                    seen.add(route.loc)
+                if (route.resource, route.loc) not in seen:
+                    seen.add((route.resource, route.loc))
                     yield listener, route
 
     def serving_workloads(self) -> Iterator[Workload]:

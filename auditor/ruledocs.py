@@ -49,8 +49,12 @@ def _example(rule_id: str, kind: str) -> tuple[str, str, str] | None:
     folder = FIXTURES / rule_id
     if not folder.is_dir():
         return None
-    for path in sorted(folder.rglob(f"{kind}_*")):
-        if path.is_file() and path.suffix in _LANG:
+    candidates = []
+    for item in sorted(folder.glob(f"{kind}_*")):
+        # A folder fixture is a small tree: show its entry file.
+        candidates += sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
+    for path in candidates:
+        if path.is_file() and not path.is_symlink() and path.suffix in _LANG and path.name != "expect.yaml":
             text = path.read_text(encoding="utf-8", errors="replace")
             if len(text) <= 2500 and "PRIVATE KEY" not in text:
                 return path.relative_to(folder).as_posix(), _LANG[path.suffix], text

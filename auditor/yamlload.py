@@ -12,11 +12,7 @@ from typing import Any
 
 import yaml
 
-Loader: type[yaml.SafeLoader]
-try:
-    Loader = yaml.CSafeLoader  # type: ignore[assignment,misc]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    Loader = yaml.SafeLoader
+Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
 YAMLError = yaml.YAMLError
 MAX_NODES = 2_000_000
@@ -32,7 +28,7 @@ def safe_load(text: str) -> Any:
 
 
 def compose_all(text: str) -> Iterator[yaml.Node | None]:
-    return yaml.compose_all(text, Loader=Loader)  # type: ignore[no-any-return]
+    return yaml.compose_all(text, Loader=Loader)
 
 
 def nodes_to_python(node: yaml.Node, budget: list[int] | None = None) -> Any:

@@ -19,6 +19,8 @@ class CertStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._files: dict[str, CertFile] = {}
+        self._resolved: dict[tuple[str, Path, tuple[Path, ...]], tuple[RefStatus, CertFile | None]] = {}
+        self.reads: dict[str, set[str]] = {}  # referencing file -> paths looked up (see Model.reads)
 
     def load(self, path: Path) -> CertFile:
         key = os.path.realpath(path)
@@ -41,8 +43,11 @@ class CertStore:
         return result
 
     def reference(self, loc: Location, cert: str | None, key: str | None, base: Path,
-                  externals: tuple[Path, ...] = ()) -> CertificateRef:
+                  externals: tuple[Path, ...] = (), key_loc: Location | None = None) -> CertificateRef:
         """A certificate/key pair named by a config line; relative paths resolve from ``base``."""
+        looked_up = self.reads.setdefault(loc.file, set())
+        for name in (cert, key):
+            looked_up.update(relative(p, self.root) for p in lookup_paths(name, base, externals))
         cert_status, cert_file = self._resolve(cert, base, externals)
         key_status, key_file = self._resolve(key, base, externals)
         bundle = cert_file.bundle if cert_file else None
@@ -56,11 +61,20 @@ class CertStore:
         elif key is None and cert_file is not None and cert_file.keys:
             # A single PEM holding both the certificate and the key.
             key_facts, key_status = cert_file.keys[0], RefStatus.OK
-        return CertificateRef(loc, cert, key, cert_status, key_status, bundle, key_facts)
+        return CertificateRef(loc, cert, key, cert_status, key_status, bundle, key_facts, key_loc=key_loc)
 
     def _resolve(self, name: str | None, base: Path, externals: tuple[Path, ...]) -> tuple[RefStatus, CertFile | None]:
         if name is None:
             return RefStatus.MISSING, None
+        key = (name, base, externals)
+        cached = self._resolved.get(key)
+        if cached is None:
+            cached = self._resolved[key] = self._resolve_uncached(name, base, externals)
+        return cached
+
+    def _resolve_uncached(
+        self, name: str, base: Path, externals: tuple[Path, ...]
+    ) -> tuple[RefStatus, CertFile | None]:
         if "$" in name or name.startswith(("data:", "engine:", "store:")):
             return RefStatus.DYNAMIC, None
         path = Path(name)
@@ -86,6 +100,17 @@ class CertStore:
             model.problems.extend(cert_file.problems)
 
 
+def lookup_paths(name: str | None, base: Path, externals: tuple[Path, ...] = ()) -> list[Path]:
+    """Every path ``_resolve`` may look at for ``name``: the dependency record of the referrer."""
+    if name is None or "$" in name or name.startswith(("data:", "engine:", "store:")):
+        return []
+    path = Path(name)
+    if not path.is_absolute():
+        return [base / path]
+    parts = path.parts[1:]
+    return [b.joinpath(*parts[start:]) for b in externals or (base,) for start in range(len(parts))]
+
+
 def map_absolute(path: Path, bases: tuple[Path, ...]) -> Path | None:
     """Map an absolute path from the server's filesystem into the scanned tree.
 
@@ -108,6 +133,10 @@ class ParseContext:
     certs: CertStore
     helm_bin: str | None = None
     values: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()  # helm --set K=V from the command line
+    helm_timeout: float = 60.0  # seconds per `helm template` run
+    repo_map: tuple[tuple[str, str], ...] = ()  # Argo CD repoURL -> folder (--repo-map URL=DIR)
+    workers: int = 2  # parallel `helm template` runs
     problems: list[Problem] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:

@@ -101,12 +101,12 @@ def _parse_der(data: bytes, file: str, first_line: int, label: str, result: Cert
     try:
         cert = x509.load_der_x509_certificate(data)
     except Exception:  # noqa: BLE001 - not a certificate; maybe a key
-        pass
-    else:
+        cert = None
+    if cert is not None:
         result.bundle = CertificateBundle(loc, file, (describe_certificate(cert, loc, label),))
         return
     try:
-        key = serialization.load_der_private_key(data, password=None)
+        key = serialization.load_der_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         result.keys.append(PrivateKey(loc, label, None, None, True, None))
         return
@@ -130,7 +130,8 @@ def _describe_key_pem(block: bytes, block_label: bytes, loc: Location, label: st
             return PrivateKey(loc, label, None, None, True, None)
         return _key_facts(key, loc, label)
     try:
-        key = serialization.load_pem_private_key(block, password=None)
+        # Only the public half is used (type, size, match): skip the slow RSA consistency check.
+        key = serialization.load_pem_private_key(block, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:  # "Password was not given but private key is encrypted"
         return PrivateKey(loc, label, None, None, True, None)
     except Exception:  # noqa: BLE001 - never echo the library message: it may quote key bytes

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from auditor.parsers.nginx import Node, Tree
 
 _GRPC_PATH = re.compile(r"^/[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+/")
-_SCOPE_DIRECTIVES = {"ssl_protocols", "ssl_ciphers", "http2", "ssl", "proxy_set_header", "grpc_set_header",
-                     "add_header", "ssl_certificate", "ssl_certificate_key"}
+_SCOPE_DIRECTIVES = {"ssl_protocols", "ssl_ciphers", "http2", "ssl", "ssl_reject_handshake", "proxy_set_header",
+                     "grpc_set_header", "add_header", "ssl_certificate", "ssl_certificate_key"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +46,22 @@ class Scope:
     ciphers: tuple[str, Location] | None = None
     http2: tuple[bool, Location] | None = None
     ssl_on: bool = False
+    reject_handshake: bool = False
     certificates: tuple[Node, ...] = ()
     keys: tuple[Node, ...] = ()
     proxy_headers: tuple[Header, ...] = ()
     grpc_headers: tuple[Header, ...] = ()
     add_headers: tuple[Header, ...] = ()
+    # Headers an outer level set that this level's own proxy_set_header/add_header dropped.
+    dropped: tuple[tuple[str, Header], ...] = ()  # (scope field, header)
 
     def merge(self, nodes: list[Node]) -> Scope:
         changes: dict[str, object] = {}
-        proxy, grpc, added, certs, keys = [], [], [], [], []
+        proxy: list[Header] = []
+        grpc: list[Header] = []
+        added: list[Header] = []
+        certs: list[Node] = []
+        keys: list[Node] = []
         for node in nodes:
             if node.name not in _SCOPE_DIRECTIVES:
                 continue
@@ -67,6 +74,8 @@ class Scope:
                 changes["http2"] = (args[0] == "on", node.loc)
             elif node.name == "ssl" and args:
                 changes["ssl_on"] = args[0] == "on"
+            elif node.name == "ssl_reject_handshake" and args:
+                changes["reject_handshake"] = args[0] == "on"
             elif node.name == "ssl_certificate" and args:
                 certs.append(node)
             elif node.name == "ssl_certificate_key" and args:
@@ -76,10 +85,18 @@ class Scope:
                 target.append(Header(args[0].lower(), args[1], node.loc))
             elif node.name == "add_header" and len(args) >= 2:
                 added.append(Header(args[0].lower(), args[1], node.loc))
-        for name, values in (("proxy_headers", proxy), ("grpc_headers", grpc), ("add_headers", added),
-                             ("certificates", certs), ("keys", keys)):
+        for name, values in (("certificates", certs), ("keys", keys)):
             if values:
                 changes[name] = tuple(values)
+        dropped = list(self.dropped)
+        for name, headers in (("proxy_headers", proxy), ("grpc_headers", grpc), ("add_headers", added)):
+            if headers:
+                changes[name] = tuple(headers)
+                own = {h.name for h in headers}
+                dropped = [(kind, h) for kind, h in dropped if kind != name or h.name not in own]
+                dropped += [(name, h) for h in getattr(self, name) if h.name not in own]
+        if dropped != list(self.dropped):
+            changes["dropped"] = tuple(dropped)
         return dataclasses.replace(self, **changes) if changes else self  # type: ignore[arg-type]
 
 
@@ -150,8 +167,9 @@ class Builder:
         listens = [n for n in nodes if n.name == "listen" and n.args]
         routes = () if stream else self._routes(server, nodes, scope, label)
         kind = "stream server" if stream else "server"
+        listens_parsed: list[tuple[str, int | None, set[str], Location]]
         if not listens:
-            listens_parsed = [("*", 80, set[str](), server.loc)]
+            listens_parsed = [("*", 80, set(), server.loc)]
         else:
             listens_parsed = [(*_listen_address(n.args[0]), set(n.args[1:]), n.loc) for n in listens]
         for address, port, params, listen_loc in listens_parsed:
@@ -213,6 +231,7 @@ class Builder:
             alpn_explicit=False,
             alpn_loc=None,
             certificates=refs,
+            rejects_handshake=scope.reject_handshake,
         )
 
     def _certificates(self, scope: Scope) -> tuple[CertificateRef, ...]:
@@ -220,7 +239,7 @@ class Builder:
         for index, cert in enumerate(scope.certificates):
             key = scope.keys[index] if index < len(scope.keys) else None
             refs.append(self.tree.ctx.certs.reference(cert.loc, cert.args[0], key.args[0] if key else None,
-                                                      self.prefix))
+                                                      self.prefix, key_loc=key.loc if key else None))
         return tuple(refs)
 
     def _finish(self) -> None:
@@ -273,16 +292,25 @@ class Builder:
             is_grpc_pass = upstream.name == "grpc_pass"
             protocol = Protocol.GRPC if is_grpc_pass else Protocol.HTTP1
             target = upstream.args[0]
-            is_grpc = is_grpc_pass or bool(_GRPC_PATH.match(prefix or "")) or "grpc" in _host(target).lower()
+            # gRPC is recognised by grpc_pass or by a gRPC method path (/package.Service/); not by
+            # upstream names: a "grpc-gateway" upstream is grpc-gateway's JSON/HTTP 1.1 side.
+            is_grpc = is_grpc_pass or bool(_GRPC_PATH.match(prefix or ""))
             headers = scope.grpc_headers if is_grpc_pass else scope.proxy_headers
+            kept = ("add_headers", "grpc_headers" if is_grpc_pass else "proxy_headers")
+            dropped = tuple(h for kind, h in scope.dropped if kind in kept)
             out.append(Route(location.loc, f"nginx location {match} ({label})", match, prefix, is_grpc, target,
-                             protocol, strip, rewrite_loc, headers, scope.add_headers))
+                             protocol, strip, rewrite_loc, headers, scope.add_headers,
+                             dropped_headers=dropped))
         elif scope.add_headers:
+            dropped = tuple(h for kind, h in scope.dropped if kind == "add_headers")
             out.append(Route(location.loc, f"nginx location {match} ({label})", match, prefix, False, None,
-                             Protocol.UNKNOWN, response_headers=scope.add_headers))
+                             Protocol.UNKNOWN, response_headers=scope.add_headers, dropped_headers=dropped))
         for node in nodes:
             if node.name == "location" and node.block is not None:
                 self._location(node, scope, label, out)
+
+
+_ANY_ADDRESS = ("*", "0.0.0.0")  # noqa: S104 - names nginx's wildcard address, binds nothing
 
 
 def _listen_address(value: str) -> tuple[str, int | None]:
@@ -297,8 +325,8 @@ def _listen_address(value: str) -> tuple[str, int | None]:
         return host, int(port) if port.isdigit() else 80
     host, sep, port = value.rpartition(":")
     if sep and port.isdigit():
-        return ("*" if host in ("*", "0.0.0.0") else host), int(port)
-    return ("*" if value in ("*", "0.0.0.0") else value), 80
+        return ("*" if host in _ANY_ADDRESS else host), int(port)
+    return ("*" if value in _ANY_ADDRESS else value), 80
 
 
 def _literal_prefix(args: list[str]) -> str | None:
@@ -307,11 +335,6 @@ def _literal_prefix(args: list[str]) -> str | None:
     if len(args) == 2 and args[0] in ("^~", "="):
         return args[1]
     return None
-
-
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0]
 
 
 def _proxy_pass_strip(prefix: str, url: str, location_args: list[str]) -> str | None:

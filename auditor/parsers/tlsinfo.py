@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 
 from auditor.model import CipherSuite, TlsVersion
 from auditor.policies.data import tls_policy
@@ -62,7 +63,7 @@ def expand_ciphers(spec: str) -> tuple[CipherSuite, ...]:
         for info in context.get_ciphers():
             if info["protocol"] == "TLSv1.3":
                 continue
-            suites[info["name"]] = _suite(info)
+            suites[info["name"]] = _suite(dict(info))
     except ssl.SSLError:
         pass  # nothing this OpenSSL knows; the legacy table below may still match
     for legacy in _legacy_enabled(tokens):
@@ -70,7 +71,7 @@ def expand_ciphers(spec: str) -> tuple[CipherSuite, ...]:
     return tuple(suites.values())
 
 
-def _suite(info: dict[str, object]) -> CipherSuite:
+def _suite(info: Mapping[str, object]) -> CipherSuite:
     match = _DESCRIPTION.search(str(info.get("description", "")))
     name = str(info["name"])
     if match is None:

@@ -28,7 +28,11 @@ MAX_YAML_BYTES = 16 * 1024 * 1024
 HANDLERS: dict[str, str] = {
     "kubernetes": "auditor.parsers.kubernetes",
     "envoy": "auditor.parsers.envoy",
+    "argocd": "auditor.parsers.argocd",
 }
+# Argo CD kinds that describe what to deploy (routed to "argocd"); other argoproj.io kinds, such
+# as Argo Rollouts' Rollout, are workloads and stay with the Kubernetes parser.
+ARGOCD_KINDS = frozenset({"Application", "ApplicationSet", "AppProject"})
 
 
 @dataclass(slots=True)
@@ -42,10 +46,18 @@ class Document:
     line_offset: int = 0  # added to node lines (documents cut out of a larger text, e.g. helm output)
     source_note: str | None = None  # e.g. "rendered by helm; line approximate"
     extra: dict[str, Any] = field(default_factory=dict)  # per-format context (helm release, Argo app...)
+    # For text that is not the file itself (helm output): 0-based line in the loaded text -> 1-based
+    # line in ``file``. Lines past its end map to its last entry.
+    line_map: tuple[int, ...] | None = None
 
     @property
     def loc(self) -> Location:
-        return Location(self.file, self.node.start_mark.line + 1 + self.line_offset)
+        return Location(self.file, self._file_line(self.node.start_mark.line))
+
+    def _file_line(self, text_line: int) -> int:
+        if self.line_map:
+            return self.line_map[min(text_line, len(self.line_map) - 1)]
+        return text_line + 1 + self.line_offset
 
     def line(self, *path: str | int) -> int:
         """1-based line of the value at ``path`` (keys and list indexes); the closest parent's
@@ -56,7 +68,7 @@ class Document:
             if child is None:
                 break
             node = child
-        return node.start_mark.line + 1 + self.line_offset
+        return self._file_line(node.start_mark.line)
 
     def at(self, *path: str | int) -> Location:
         return Location(self.file, self.line(*path))
@@ -76,8 +88,11 @@ def classify(data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
     if "apiVersion" in data and "kind" in data:
+        api_version = data["apiVersion"]
+        if isinstance(api_version, str) and api_version.startswith("argoproj.io/") and data["kind"] in ARGOCD_KINDS:
+            return "argocd"
         return "kubernetes"
-    if "static_resources" in data or "dynamic_resources" in data or "admin" in data and "node" in data:
+    if "static_resources" in data or "dynamic_resources" in data or ("admin" in data and "node" in data):
         return "envoy"
     resources = data.get("resources")
     if isinstance(resources, list) and resources and isinstance(resources[0], dict) and "@type" in resources[0]:
@@ -137,18 +152,30 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
 
 def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
     model = Model()
-    by_format: dict[str, list[Document]] = {}
+    documents: list[Document] = []
     for source in files:
-        documents = load(source, model)
+        documents.extend(load(source, model))
         model.files.add(source.rel)
-        for document in documents:
-            kind = classify(document.data)
-            if kind is not None:
-                by_format.setdefault(kind, []).append(document)
-    for kind, documents in by_format.items():
-        handler = _handler(kind)
+    model.extend(route(documents, ctx))
+    return model
+
+
+def by_format(documents: list[Document]) -> dict[str, list[Document]]:
+    groups: dict[str, list[Document]] = {}
+    for document in documents:
+        kind = classify(document.data)
+        if kind is not None:
+            groups.setdefault(kind, []).append(document)
+    return groups
+
+
+def route(documents: list[Document], ctx: ParseContext, skip: frozenset[str] = frozenset()) -> Model:
+    """Hand each document to the parser of its format (except the formats in ``skip``)."""
+    model = Model()
+    for kind, group in by_format(documents).items():
+        handler = None if kind in skip else _handler(kind)
         if handler is not None:
-            model.extend(handler(documents, ctx))
+            model.extend(handler(group, ctx))
     return model
 
 

@@ -103,8 +103,9 @@ def http2_listen_deprecated(model: Model, ctx: RuleContext) -> Iterator[Finding]
     since = nginx_defaults().http2_listen_deprecated_since
     for listener in model.listeners:
         if listener.http2_via_listen_param:
-            yield ctx.finding(listener, f"`listen {listener.endpoint} ... http2` is deprecated since nginx {since}",
-                              loc=listener.http2_loc or listener.loc)
+            # The listener's own line is the `listen ... http2` line; http2_loc may be an
+            # `http2 on;` in the same server, which is the replacement, not the deprecated form.
+            yield ctx.finding(listener, f"`listen {listener.endpoint} ... http2` is deprecated since nginx {since}")
 
 
 @rule(

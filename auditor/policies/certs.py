@@ -105,6 +105,8 @@ def cert_chain_incomplete(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         chain = [*ref.bundle.certificates[1:], *ref.extra_chain]
         if leaf.self_signed or any(c.subject == leaf.issuer for c in chain):
             continue
+        if any(c.issuer == leaf.subject for c in ref.bundle.certificates[1:]):
+            continue  # the first certificate issued a later one: misordered (cert-chain-order), not incomplete
         yield ctx.finding(leaf, f"{_describe(leaf)} is issued by {leaf.issuer!r} but the served file "
                           "does not contain that issuer", loc=ref.loc, resource=leaf.resource)
 
@@ -155,7 +157,9 @@ def cert_key_mismatch(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.HIGH,
     title="Certificate key is too small",
     rationale="RSA keys below 2048 bits and EC keys below 256 bits are below every current baseline "
-    "(CA/Browser Forum, NIST SP 800-131A); clients and CAs reject them. DSA is no longer supported.",
+    "(CA/Browser Forum, NIST SP 800-131A). It is an outage, not only a weakness: OpenSSL 3 at "
+    "security level 2 (the default of many distributions and nginx builds) refuses to load them "
+    "('ee key too small'), and clients reject them. DSA is no longer supported.",
     fix="Issue a new certificate with an RSA 2048+ or ECDSA P-256+ key (or Ed25519 where clients allow).",
 )
 def cert_weak_key(model: Model, ctx: RuleContext) -> Iterator[Finding]:
@@ -193,13 +197,13 @@ def cert_weak_signature(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def cert_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, ref in model.served_certificates():
-        for what, path, status in (("certificate", ref.cert_path, ref.cert_status),
-                                   ("key", ref.key_path, ref.key_status)):
+        for what, path, status, loc in (("certificate", ref.cert_path, ref.cert_status, ref.loc),
+                                        ("key", ref.key_path, ref.key_status, ref.key_loc or ref.loc)):
             if status is RefStatus.MISSING:
                 text = f"{what} file {path!r} does not exist" if path else f"no {what} file is configured"
-                yield ctx.finding(listener, text, loc=ref.loc)
+                yield ctx.finding(listener, text, loc=loc)
             elif status is RefStatus.UNREADABLE:
-                yield ctx.finding(listener, f"{what} file {path!r} holds no usable {what}", loc=ref.loc)
+                yield ctx.finding(listener, f"{what} file {path!r} holds no usable {what}", loc=loc)
 
 
 @rule(

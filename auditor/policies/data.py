@@ -15,12 +15,13 @@ from auditor.model import CipherSuite, Severity, TlsVersion
 
 
 def _policy_dir() -> Path:
-    try:
-        import auditor.policy_data as installed  # type: ignore[import-not-found]
+    # A source checkout reads its own policies/ (an editable install elsewhere must not shadow it).
+    checkout = Path(__file__).resolve().parents[2] / "policies"
+    if (checkout / "tls.yaml").is_file():
+        return checkout
+    import auditor.policy_data as installed
 
-        return Path(installed.__file__).parent
-    except ImportError:
-        return Path(__file__).resolve().parents[2] / "policies"
+    return Path(installed.__file__).parent
 
 
 @functools.cache
@@ -112,6 +113,20 @@ def tls_policy() -> TlsPolicy:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def weak_suites(ciphers: tuple[CipherSuite, ...]) -> tuple[tuple[WeakCipherClass, tuple[str, ...]], ...]:
+    """The weak classes a cipher list hits, each with its suites in list order (memoized: many
+    listeners share one list)."""
+    hits: dict[int, list[str]] = {}
+    classes = tls_policy().weak_ciphers
+    for suite in ciphers:
+        for index, weak in enumerate(classes):
+            if weak.matches(suite):
+                hits.setdefault(index, []).append(suite.name)
+                break
+    return tuple((classes[i], tuple(names)) for i, names in sorted(hits.items()))
+
+
 @functools.cache
 def nginx_defaults() -> NginxDefaults:
     raw = _load("servers.yaml")["nginx"]
@@ -120,4 +135,53 @@ def nginx_defaults() -> NginxDefaults:
         ssl_protocols=tuple(TlsVersion(v) for v in raw["ssl_protocols"]),
         ssl_ciphers=str(raw["ssl_ciphers"]),
         http2_listen_deprecated_since=str(raw["http2_listen_deprecated_since"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LbTlsPolicy:
+    """A cloud load balancer's named TLS policy: protocols and TLS <= 1.2 suites (OpenSSL names)."""
+
+    protocols: tuple[TlsVersion, ...]
+    ciphers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CloudTlsPolicies:
+    aws: dict[str, LbTlsPolicy]
+    aws_default: str
+    gcp_profiles: dict[str, tuple[str, ...]]  # IANA names
+    gcp_min_versions: dict[str, TlsVersion]
+    gcp_default_profile: str
+    gcp_default_min_version: str
+    azure: dict[str, LbTlsPolicy]  # IANA names
+    azure_min_versions: dict[str, TlsVersion]
+    iana_to_openssl: dict[str, str]
+
+
+def _flat_names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(name for item in value for name in _flat_names(item))
+    return (str(value),)
+
+
+def _lb_policy(raw: dict[str, Any]) -> LbTlsPolicy:
+    return LbTlsPolicy(tuple(TlsVersion(v) for v in raw["protocols"]), _flat_names(raw.get("ciphers") or []))
+
+
+@functools.cache
+def cloud_tls_policies() -> CloudTlsPolicies:
+    aws = _load("aws_elb_policies.yaml")
+    cloud = _load("cloud_tls_policies.yaml")
+    gcp, azure = cloud["gcp"], cloud["azure"]
+    return CloudTlsPolicies(
+        aws={str(name): _lb_policy(spec) for name, spec in aws["policies"].items()},
+        aws_default=str(aws["default"]),
+        gcp_profiles={str(name): _flat_names(names) for name, names in gcp["profiles"].items()},
+        gcp_min_versions={str(k): TlsVersion(v) for k, v in gcp["min_tls_versions"].items()},
+        gcp_default_profile=str(gcp["default_profile"]),
+        gcp_default_min_version=str(gcp["default_min_tls_version"]),
+        azure={str(name): _lb_policy(spec) for name, spec in azure["policies"].items()},
+        azure_min_versions={str(k): TlsVersion(v) for k, v in azure["min_protocol_versions"].items()},
+        iana_to_openssl={str(k): str(v) for k, v in cloud["iana_to_openssl"].items()},
     )

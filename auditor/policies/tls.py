@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Finding, Model, Severity, TlsVersion
-from auditor.policies.data import tls_policy
+from auditor.model import Finding, Model, Protocol, Severity, TlsVersion
+from auditor.policies.data import tls_policy, weak_suites
 from auditor.policies.registry import RuleContext, rule
 
 
@@ -53,25 +53,20 @@ def tls13_disabled(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     rationale="NULL, anonymous, export, RC4, DES, 3DES, IDEA and MD5 suites are broken or have "
     "practical attacks (FREAK, Logjam, SWEET32, RFC 7465): these findings are high or critical. "
     "Static RSA key exchange has no forward secrecy, so a stolen key decrypts recorded traffic: "
-    "those findings are low. The suites are what the local OpenSSL expands the configured string "
+    "those findings are low, and only reported for cipher lists that are configured, not for a "
+    "server's default list. The suites are what the local OpenSSL expands the configured string "
     "to, not a keyword match.",
     fix="Use an ECDHE + AEAD list such as Mozilla's intermediate profile: "
     "`ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305`.",
 )
 def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
-    classes = tls_policy().weak_ciphers
     for listener, tls, endpoint in model.tls_endpoints():
-        by_class: dict[int, list[str]] = {}
-        for suite in tls.ciphers:
-            for index, weak in enumerate(classes):
-                if weak.matches(suite):
-                    by_class.setdefault(index, []).append(suite.name)
-                    break
         if not tls.protocols or all(v is TlsVersion.TLS1_3 for v in tls.protocols):
             continue  # TLS 1.3 only: the <= 1.2 cipher list is never used
-        for index, names in sorted(by_class.items()):
-            weak = classes[index]
+        for weak, names in weak_suites(tls.ciphers):
+            if tls.cipher_spec is None and weak.severity.rank < Severity.MEDIUM.rank:
+                continue  # a server's own default list: only what is actually broken
             shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             spec = tls.cipher_spec or "the server default"
             yield ctx.finding(listener, f"{endpoint} enables {shown}: {weak.why} (from {spec})",
@@ -90,7 +85,9 @@ def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
-        if listener.port == 443 and listener.tls is None:
+        # A TCP proxy (nginx stream, TLS passthrough with ssl_preread) forwards the client's TLS
+        # untouched: it never answers a ClientHello itself.
+        if listener.port == 443 and listener.tls is None and listener.codec is not Protocol.TCP:
             yield ctx.finding(listener, f"{listener.endpoint} is port 443 but does not use TLS")
 
 
@@ -105,5 +102,6 @@ def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def tls_no_certificate(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, tls, endpoint in model.tls_endpoints():
-        if not tls.certificates:
+        # A server that rejects every handshake (the usual catch-all for unknown SNI names) needs none.
+        if not tls.certificates and not tls.rejects_handshake:
             yield ctx.finding(listener, f"{endpoint} uses TLS but no certificate is configured")

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from auditor.cli import SEVERITIES, _date, _split, _write
+from auditor.cli import _date, _split
+from auditor.cliopts import SEVERITIES, write
+from auditor.report import FORMATS
 
 
 def register(commands: Any) -> None:
@@ -65,7 +67,7 @@ def register(commands: Any) -> None:
         metavar="PEM",
         help="verify served chains against these CA certificates instead of the system trust store",
     )
-    probe.add_argument("-f", "--format", default="table", choices=("table", "json", "sarif"))
+    probe.add_argument("-f", "--format", default="table", choices=FORMATS)
     probe.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     probe.add_argument(
         "--fail-on",
@@ -132,6 +134,6 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # unknown rule ids
         return _usage(str(exc))
-    _write(render(args.format, result), args.output)
+    write(render(args.format, result), args.output)
     threshold = Severity.parse(args.fail_on).rank
     return 1 if any(f.severity.rank >= threshold for f in result.result.active) else 0

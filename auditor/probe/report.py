@@ -19,19 +19,17 @@ from auditor.probe.handshake import Answer
 from auditor.probe.run import ProbeResult
 from auditor.probe.session import Facts
 
-FORMATS = ("table", "json", "sarif")
-
 
 def render(fmt: str, probe: ProbeResult) -> str:
+    """``table`` and ``json`` add the endpoints' answers and the comparison; the other formats
+    (sarif, markdown, github, junit) are ``scan``'s reporters over the probe's findings."""
     if fmt == "json":
         return json.dumps(document(probe), indent=2) + "\n"
-    if fmt == "sarif":
-        from auditor.report import sarif
-
-        return sarif.render(probe.result)
     if fmt == "table":
         return table(probe)
-    raise ValueError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    from auditor.report import renderer
+
+    return renderer(fmt)(probe.result)
 
 
 # --- JSON -----------------------------------------------------------------------------------

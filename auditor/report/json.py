@@ -11,6 +11,7 @@ from auditor.model import Finding, Severity
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
+    from auditor.gitops.result import DiffResult
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -33,6 +34,10 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     return data
 
 
+def is_baselined(finding: Finding) -> bool:
+    return finding.suppression is not None and finding.suppression.kind == "baseline"
+
+
 def document(result: AuditResult) -> dict[str, Any]:
     active = result.active
     counts = Counter(f.severity for f in active)
@@ -41,7 +46,8 @@ def document(result: AuditResult) -> dict[str, Any]:
         "summary": {
             "files": result.files,
             "findings": len(active),
-            "suppressed": len(result.suppressed),
+            "suppressed": sum(1 for f in result.suppressed if not is_baselined(f)),
+            "baselined": sum(1 for f in result.suppressed if is_baselined(f)),
             "by_severity": {s.value: counts.get(s, 0) for s in Severity},
         },
         "findings": [finding_dict(f) for f in active],
@@ -53,3 +59,34 @@ def document(result: AuditResult) -> dict[str, Any]:
 
 def render(result: AuditResult) -> str:
     return json.dumps(document(result), indent=2) + "\n"
+
+
+def diff_document(diff: DiffResult) -> dict[str, Any]:
+    counts = Counter(f.severity for f in diff.new)
+    baselined = diff.baselined
+    return {
+        "version": __version__,
+        "base": diff.base,
+        "head": diff.head,
+        "summary": {
+            "new": len(diff.new),
+            "fixed": len(diff.fixed),
+            "unchanged": len(diff.unchanged),
+            "suppressed": len(diff.suppressed) - len(baselined),
+            "baselined": len(baselined),
+            "new_by_severity": {s.value: counts.get(s, 0) for s in Severity},
+            "files": diff.files,
+            "changed_files": len(diff.changed),
+            "rescanned_files": diff.rescanned,
+        },
+        "new": [finding_dict(f) for f in diff.new],
+        "fixed": [finding_dict(f) for f in diff.fixed],
+        "unchanged": [finding_dict(f) for f in diff.unchanged],
+        "suppressed": [finding_dict(f) for f in diff.suppressed],
+        "errors": [finding_dict(f) for f in diff.errors],
+        "internal_errors": [{"rule_id": e.rule_id, "message": e.message} for e in diff.internal_errors],
+    }
+
+
+def render_diff(diff: DiffResult) -> str:
+    return json.dumps(diff_document(diff), indent=2) + "\n"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.fingerprint import fingerprint
 from auditor.model import Finding, Severity
 from auditor.policies import REGISTRY, Rule
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
+    from auditor.engine import InternalError
+    from auditor.gitops.result import DiffResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -34,12 +38,6 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "properties": {"tags": [rule.family], "security-severity": _SECURITY_SEVERITY[rule.severity],
                        "severity": rule.severity.value},
     }
-
-
-def fingerprint(finding: Finding) -> str:
-    """Stable across line moves: rule, file, resource and message, not the line number."""
-    text = "\0".join((finding.rule_id, finding.loc.file, finding.resource, finding.message))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
@@ -69,8 +67,19 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def document(result: AuditResult) -> dict[str, Any]:
+    return _document(result.root, [(f, None) for f in result.findings], result.internal_errors)
+
+
+def _document(root: Path, findings: Sequence[tuple[Finding, str | None]],
+              internal_errors: Sequence[InternalError]) -> dict[str, Any]:
     rules = list(REGISTRY)
     index = {rule.id: i for i, rule in enumerate(rules)}
+    results = []
+    for finding, state in findings:
+        item = _result(finding, index)
+        if state is not None:
+            item["baselineState"] = state
+        results.append(item)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -82,13 +91,13 @@ def document(result: AuditResult) -> dict[str, Any]:
                 "informationUri": "https://github.com/confaudit/confaudit",
                 "rules": [rule_descriptor(rule) for rule in rules],
             }},
-            "originalUriBaseIds": {"SRCROOT": {"uri": result.root.as_uri() + "/"}},
-            "results": [_result(f, index) for f in result.findings],
+            "originalUriBaseIds": {"SRCROOT": {"uri": root.as_uri() + "/"}},
+            "results": results,
             "invocations": [{
-                "executionSuccessful": not result.internal_errors,
+                "executionSuccessful": not internal_errors,
                 "toolExecutionNotifications": [
                     {"level": "error", "message": {"text": f"internal error in rule {e.rule_id}: {e.message}"}}
-                    for e in result.internal_errors
+                    for e in internal_errors
                 ],
             }],
         }],
@@ -97,3 +106,12 @@ def document(result: AuditResult) -> dict[str, Any]:
 
 def render(result: AuditResult) -> str:
     return json.dumps(document(result), indent=2) + "\n"
+
+
+def render_diff(diff: DiffResult) -> str:
+    """The findings at head, each with its SARIF ``baselineState`` (``new`` or ``unchanged``);
+    suppressed ones keep their suppression. Fixed findings are not results: code scanning closes
+    their alerts when they no longer appear."""
+    findings = [(f, "new") for f in diff.new] + [(f, "unchanged") for f in diff.unchanged]
+    findings += [(f, "unchanged") for f in diff.suppressed]
+    return json.dumps(_document(diff.root, findings, diff.internal_errors), indent=2) + "\n"

@@ -10,6 +10,7 @@ from auditor.model import Severity
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
+    from auditor.gitops.result import DiffResult
 
 
 def render(result: AuditResult) -> str:
@@ -29,9 +30,35 @@ def render(result: AuditResult) -> str:
     summary = f"{len(active)} finding{'s' if len(active) != 1 else ''} in {result.files} files"
     if by_severity:
         summary += f" ({by_severity})"
-    if result.suppressed:
-        summary += f"; {len(result.suppressed)} suppressed"
+    baselined = sum(1 for f in result.suppressed if f.suppression is not None and f.suppression.kind == "baseline")
+    if len(result.suppressed) > baselined:
+        summary += f"; {len(result.suppressed) - baselined} suppressed"
+    if baselined:
+        summary += f"; {baselined} in the baseline"
     if result.internal_errors:
         summary += f"; {len(result.internal_errors)} internal errors (see log)"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def render_diff(diff: DiffResult) -> str:
+    from tabulate import tabulate
+
+    lines = [f"confaudit diff {diff.base} -> {diff.head}: {len(diff.changed)} changed files", ""]
+    for title, findings in (("NEW", diff.new), ("FIXED", diff.fixed)):
+        if findings:
+            rows = [[title, f.severity.value.upper(), f.rule_id, str(f.loc), f"{f.message}\n  fix: {f.fix}"]
+                    for f in findings]
+            lines.append(tabulate(rows, headers=["", "severity", "rule", "where", "finding"], tablefmt="simple_grid",
+                                  maxcolwidths=[None, None, None, 40, 70]))
+            lines.append("")
+    summary = f"{len(diff.new)} new, {len(diff.fixed)} fixed, {len(diff.unchanged)} unchanged"
+    baselined = len(diff.baselined)
+    if len(diff.suppressed) > baselined:
+        summary += f"; {len(diff.suppressed) - baselined} suppressed"
+    if baselined:
+        summary += f"; {baselined} in the baseline"
+    if diff.internal_errors:
+        summary += f"; {len(diff.internal_errors)} internal errors (see log)"
     lines.append(summary)
     return "\n".join(lines) + "\n"

@@ -307,6 +307,8 @@ def build_catalogue() -> dict[str, bytes]:
     )
     chained("idn", make_leaf(ec_key(), 0x200A, ["xn--bcher-kva.example", "www.xn--bcher-kva.example"], inter))
     chained("localhost", make_leaf(ec_key(), 0x200B, ["localhost", "127.0.0.1"], inter))
+    # A wildcard issued without its apex name: covers shop.example.com, not example.com.
+    chained("wildcard-only", make_leaf(ec_key(), 0x200C, ["*.example.com"], inter))
 
     sha1_key = rsa_key()
     sha256_draft = make_leaf(sha1_key, 0x2101, ["sha1.example.com"], legacy)

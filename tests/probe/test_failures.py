@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
+from auditor.report import FORMATS
 from tests.conftest import REPO
 from tests.probe.helpers import run_json
 from tests.probe.servers import SilentServer, free_port
@@ -107,3 +108,16 @@ def test_every_reporter_handles_endpoint_locations(silent: SilentServer, capsys:
 def test_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_a_finding_without_a_line(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    assert main(["probe", f"127.0.0.1:{port}", "-f", fmt]) == 1
+    out = capsys.readouterr().out
+    assert f"127.0.0.1:{port}" in out and "probe-connect-failed" in out
+    assert ":None" not in out and "line=" not in out
+    if fmt == "github":  # an endpoint is no repository file: the annotation goes to the run
+        assert out.startswith("::error title=")
+    else:
+        assert f"probe://127.0.0.1:{port}" in out

@@ -2,10 +2,9 @@
 the running server agrees with the static one, except the one place where the configuration does
 not do what it says.
 
-The copy changes only what a test host needs: listen addresses move to free loopback ports, the
-upstream host names in proxy_pass (resolved by nginx at start-up, with no DNS here) become
-127.0.0.1, and the weak-key server gets `ssl_ciphers DEFAULT:@SECLEVEL=0`, without which nginx's
-OpenSSL 3 refuses to load a 1024-bit key at all ("ee key too small") and nginx does not start.
+The copy changes only what a test host needs: listen addresses move to free loopback ports, and
+the upstream host names in proxy_pass (resolved by nginx at start-up, with no DNS here) become
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ AGREED_FIRING = {
     ("alpn-h2-missing", "grpc.example.com"),  # gRPC without `http2 on`
     ("cert-expired", "old.example.com"),
     ("cert-expiring", "soon.example.com"),
-    ("cert-weak-key", "weak.example.com"),
     ("cert-chain-incomplete", "downloads.example.com"),  # leaf only
     ("cert-san-mismatch", "downloads.example.com"),
     ("cert-no-san", "partners.example.com"),
@@ -46,10 +44,6 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             text = text.replace("listen [::]:443 ssl;", f"listen [::1]:{https} ssl;")
             text = text.replace("listen 8443 ssl", f"listen 127.0.0.1:{partners} ssl")
             text = re.sub(r"http://[a-z.]+\.(?:svc|internal):\d+", "http://127.0.0.1:9", text)
-            text = text.replace(
-                "    ssl_certificate certs/weakkey.crt;",
-                "    ssl_ciphers DEFAULT:@SECLEVEL=0;\n    ssl_certificate certs/weakkey.crt;",
-            )
             conf.write_text(text)
 
     root = prepare(REPO / "samples" / "nginx", tmp_path_factory.mktemp("samples") / "nginx", {}, edit)

@@ -1,0 +1,216 @@
+"""`confaudit diff` on real git repositories built in temporary folders.
+
+The repository comes from tests/gitops/repo (see its README): main holds base/, the feature branch
+copies feature/ over it, adding one problem, fixing another and editing lines above a third.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from auditor.cli import main
+from auditor.gitops import git
+from auditor.gitops.cache import Cache
+from auditor.gitops.incremental import ScanOptions, full_scan, obtain
+from tests.conftest import NOW, TESTS
+
+FIXTURE = TESTS / "gitops" / "repo"
+SARIF_SCHEMA = TESTS / "data" / "sarif-schema-2.1.0.json"
+NOW_ARG = NOW.date().isoformat()
+
+
+def sh(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def commit(repo: Path, message: str) -> None:
+    sh(repo, "add", "-A")
+    sh(repo, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Given a main branch with base/ and a feature branch with feature/ copied over it
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURE / "base", root)
+    sh(root, "init", "-q", "-b", "main")
+    commit(root, "base")
+    sh(root, "checkout", "-q", "-b", "feature")
+    shutil.copytree(FIXTURE / "feature", root, dirs_exist_ok=True)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def keys(findings: list[dict[str, object]]) -> set[tuple[object, ...]]:
+    return {(f["rule_id"], f["file"], f["line"]) for f in findings}
+
+
+EXPECTED_NEW = {("tls-legacy-protocol", "edge/sites/api.conf", 5)}
+EXPECTED_FIXED = {("tls-legacy-protocol", "edge/sites/legacy.conf", 5), ("tls13-disabled", "edge/sites/legacy.conf", 5)}
+EXPECTED_UNCHANGED = {
+    ("cert-expired", "edge/certs/expired.crt", 1),
+    ("cert-san-mismatch", "edge/sites/legacy.conf", 6),
+    ("cert-san-mismatch", "edge/sites/shop.conf", 7),  # was line 5: two comment lines were added above
+    ("cert-missing", "internal/nginx.conf", 12),
+}
+
+
+def test_working_tree_against_merge_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diff", "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    assert keys(data["new"]) == EXPECTED_NEW
+    assert keys(data["fixed"]) == EXPECTED_FIXED
+    assert {(k[0], k[1], k[2]) for k in keys(data["unchanged"])} >= EXPECTED_UNCHANGED
+    assert data["summary"]["new"] == 1 and data["summary"]["fixed"] == 2
+    assert data["summary"]["changed_files"] == 3
+    assert "merge-base with main" in data["base"] and data["head"] == "working tree"
+    # findings have scan's JSON shape
+    assert set(data["new"][0]) >= {"rule_id", "severity", "file", "line", "resource", "message", "fix"}
+    assert code == 1  # the new finding is high
+    assert run(capsys, "diff", "--fail-on", "critical", "--now", NOW_ARG)[0] == 0
+
+
+def test_commits_and_checkout_untouched(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the feature work committed and one more uncommitted edit
+    commit(repo, "feature")
+    status_before = sh(repo, "status", "--porcelain")
+    (repo / "edge" / "sites" / "api.conf").write_text("# work in progress\n")
+    code, out, _ = run(capsys, "diff", "--base", "main", "--head", "feature", "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    # Then the commits are compared, not the working tree, and nothing in the checkout moved
+    assert keys(data["new"]) == EXPECTED_NEW and keys(data["fixed"]) == EXPECTED_FIXED
+    assert code == 1
+    assert sh(repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "feature"
+    assert sh(repo, "worktree", "list").count("\n") == 1
+    assert sh(repo, "status", "--porcelain") == status_before + " M edge/sites/api.conf\n"
+
+
+def test_no_change_means_nothing_new(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sh(repo, "checkout", "-q", "--", ".")
+    code, out, _ = run(capsys, "diff", "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    assert (data["new"], data["fixed"], code) == ([], [], 0)
+    assert len(data["unchanged"]) == 7
+
+
+def _states(repo: Path, cache: Cache) -> tuple[object, object, object]:
+    options = ScanOptions((".",), NOW)
+    base = obtain(git.commit_revision(repo, "main"), options, cache)
+    head_revision = git.worktree_revision(repo)
+    head = obtain(head_revision, options, cache, start=base)
+    return base, head, full_scan(head_revision, options)
+
+
+@pytest.mark.parametrize("change", ["feature", "cert", "new-include", "delete", "new-cert"])
+def test_incremental_result_equals_a_full_scan(repo: Path, change: str) -> None:
+    # Given one kind of change on top of main
+    sh(repo, "checkout", "-q", "--", ".")
+    edge = repo / "edge"
+    if change == "feature":
+        shutil.copytree(FIXTURE / "feature", repo, dirs_exist_ok=True)
+    elif change == "cert":  # a certificate only a site references
+        shutil.copy(TESTS / "certs" / "wildcard.crt", edge / "certs" / "api.fullchain.crt")
+    elif change == "new-include":  # a new file matched by nginx.conf's include glob
+        shutil.copy(FIXTURE / "feature" / "edge" / "sites" / "api.conf", edge / "sites" / "zz-new.conf")
+    elif change == "delete":
+        (edge / "sites" / "legacy.conf").unlink()
+    elif change == "new-cert":  # the missing certificate of internal/ appears
+        (repo / "internal" / "certs").mkdir()
+        shutil.copy(TESTS / "certs" / "expired.crt", repo / "internal" / "certs" / "admin.crt")
+        shutil.copy(TESTS / "certs" / "expired.key", repo / "internal" / "certs" / "admin.key")
+    # When head is derived from the base state
+    _, head, full = _states(repo, Cache(None))
+    # Then it holds exactly what a full scan of head finds, having re-parsed only part of the tree
+    assert set(head.findings) == set(full.findings)  # type: ignore[attr-defined]
+    assert head.rescanned < full.rescanned  # type: ignore[attr-defined]
+
+
+def test_cache_is_reused(repo: Path, tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache" / "confaudit")
+    _, first, _ = _states(repo, cache)
+    _, second, _ = _states(repo, Cache(tmp_path / "cache" / "confaudit"))
+    assert first.rescanned > 0  # type: ignore[attr-defined]
+    assert second.rescanned == 0  # type: ignore[attr-defined]
+    assert set(first.findings) == set(second.findings)  # type: ignore[attr-defined]
+
+
+def test_all_formats_in_one_run(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    code, stdout, _ = run(capsys, "diff", "--now", NOW_ARG, "--link-base", "https://github.com/o/r/blob/abc",
+                          "--format", "markdown", "--output", str(out / "c.md"),
+                          "--format", "sarif", "--output", str(out / "r.sarif"),
+                          "--format", "junit", "--output", str(out / "j.xml"),
+                          "--format", "github")
+    assert code == 1
+    # github: one annotation, for the new finding only
+    assert stdout.splitlines() == [line for line in stdout.splitlines() if line.startswith("::error ")]
+    assert len(stdout.splitlines()) == 1 and "file=edge/sites/api.conf,line=5," in stdout
+    # markdown: counts, a linked row for the new finding, the fixed ones, details
+    markdown = (out / "c.md").read_text()
+    assert "## confaudit: 1 new finding, 2 fixed" in markdown
+    assert "[edge/sites/api.conf:5](https://github.com/o/r/blob/abc/edge/sites/api.conf#L5)" in markdown
+    assert "### Fixed findings" in markdown and "<details><summary><code>tls-legacy-protocol</code>" in markdown
+    # SARIF: valid against the official schema, head results with their baseline state
+    sarif = json.loads((out / "r.sarif").read_text())
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    states = {(r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"]}
+    assert ("tls-legacy-protocol", "new") in states and ("cert-expired", "unchanged") in states
+    assert all("confaudit/v1" in r["partialFingerprints"] for r in sarif["runs"][0]["results"])
+    # JUnit: parses back; the new finding is the one failure
+    suite = ET.parse(out / "j.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    failures = [c for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failures[0].get("file") == "edge/sites/api.conf" and failures[0].get("line") == "5"
+
+
+def test_baseline_hides_findings_in_diff(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a baseline written from the feature branch's working tree
+    baseline = repo / ".confaudit-baseline.json"
+    assert run(capsys, "scan", ".", "--write-baseline", str(baseline), "--now", NOW_ARG)[0] == 0
+    code, out, _ = run(capsys, "diff", "--baseline", str(baseline), "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    assert data["new"] == [] and code == 0
+    assert data["summary"]["baselined"] == 6
+    assert {s["suppression"]["kind"] for s in data["suppressed"]} == {"baseline"}
+
+
+def test_not_a_repository_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "diff")
+    assert code == 2 and "confaudit: error: git rev-parse" in err
+
+
+def test_unknown_ref_is_a_usage_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "diff", "--base", "no-such-branch")
+    assert code == 2
+    assert "rev-parse" in err
+
+
+def test_scope_limits_the_scan(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diff", "internal", "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    assert code == 0 and data["new"] == [] and data["fixed"] == []
+    assert {f["file"] for f in data["unchanged"]} == {"internal/nginx.conf"}
+
+
+def test_now_is_pinned_to_the_day(repo: Path) -> None:
+    from auditor.gitops.command import _now
+
+    assert _now(None).time() == dt.time(0, 0)

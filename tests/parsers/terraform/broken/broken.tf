@@ -1,0 +1,4 @@
+resource "aws_lb_listener" "broken" {
+  port = 443
+  protocol = 
+}
