@@ -23,6 +23,8 @@ EXPECTED_PARSE_ERRORS = {
         "its PRIVATE KEY block is base64 text, not a key (a pyca test vector)",
     "pyca__cryptography/vectors/cryptography_vectors/x509/custom/malformed-san.pem":
         "deliberately malformed SAN (a pyca test vector)",
+    "nginxinc__NGINX-Demos/consul-template-demo/nginx/nginx.conf":
+        "a consul-template template ({{range services}} ...): nginx refuses it until it is rendered",
 }
 # zlint's lint test vectors include certificates that violate RFC 5280 on purpose (empty RDNs,
 # bad RSA exponents...); cryptography refuses to load those, which is a parse-error by design.
