@@ -15,7 +15,10 @@ from auditor.policies.registry import RuleContext, rule
     title="Listener accepts SSLv3, TLS 1.0 or TLS 1.1",
     rationale="TLS 1.0 and 1.1 were deprecated by RFC 8996 (2021) and SSLv3 is broken (POODLE). "
     "Current browsers and gRPC clients refuse them, PCI DSS forbids them, and keeping them "
-    "enabled only helps downgrade attacks.",
+    "enabled only helps downgrade attacks. Servers linked with OpenSSL 3 negotiate TLS 1.0/1.1 "
+    "only when the cipher list lowers the security level to 0 (`@SECLEVEL=0`), so `confaudit "
+    "probe` may find them refused live; the same config on an OpenSSL 1.1.1 build or a legacy "
+    "crypto policy accepts them, and the config still says it wants them.",
     fix="Allow only TLS 1.2 and TLS 1.3 (nginx: `ssl_protocols TLSv1.2 TLSv1.3;`; Envoy: "
     "`tls_minimum_protocol_version: TLSv1_2`; AWS: an ELBSecurityPolicy-TLS13-1-2-* policy).",
 )
