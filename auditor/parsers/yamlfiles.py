@@ -73,16 +73,28 @@ def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
 
 
 def classify(data: Any) -> str | None:
+    if isinstance(data, list):
+        return "envoy" if _envoy_resource_list(data) else None
     if not isinstance(data, dict):
         return None
     if "apiVersion" in data and "kind" in data:
         return "kubernetes"
-    if "static_resources" in data or "dynamic_resources" in data or "admin" in data and "node" in data:
+    if "static_resources" in data or "dynamic_resources" in data or ("admin" in data and "node" in data):
         return "envoy"
     resources = data.get("resources")
-    if isinstance(resources, list) and resources and isinstance(resources[0], dict) and "@type" in resources[0]:
-        return "envoy"
+    if isinstance(resources, list) and any(
+            isinstance(r, dict) and str(r.get("@type", "")).rsplit("/", 1)[-1].startswith("envoy.")
+            for r in resources):
+        return "envoy"  # file-based xDS (path_config_source): a DiscoveryResponse with typed resources
     return None
+
+
+def _envoy_resource_list(items: list[Any]) -> bool:
+    """A bare list of Envoy listeners or clusters (a fragment a template or script assembles into a
+    bootstrap): every entry has a name and listener- or cluster-only fields."""
+    if not items or not all(isinstance(i, dict) and "name" in i for i in items):
+        return False
+    return all("filter_chains" in i or "load_assignment" in i or "eds_cluster_config" in i for i in items)
 
 
 def load(source: SourceFile, model: Model) -> list[Document]:

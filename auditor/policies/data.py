@@ -15,6 +15,11 @@ from auditor.model import CipherSuite, Severity, TlsVersion
 
 
 def _policy_dir() -> Path:
+    # A source checkout reads its own policies/: an editable install elsewhere (another worktree)
+    # must not hand it stale tables.
+    checkout = Path(__file__).resolve().parents[2] / "policies"
+    if (checkout / "servers.yaml").is_file() and (checkout / "tls.yaml").is_file():
+        return checkout
     try:
         import auditor.policy_data as installed  # type: ignore[import-not-found]
 
@@ -80,6 +85,13 @@ class NginxDefaults:
     http2_listen_deprecated_since: str
 
 
+@dataclass(frozen=True, slots=True)
+class EnvoyDefaults:
+    version: str
+    downstream_tls_protocols: tuple[TlsVersion, ...]
+    downstream_ciphers: str
+
+
 @functools.cache
 def tls_policy() -> TlsPolicy:
     raw = _load("tls.yaml")
@@ -120,4 +132,14 @@ def nginx_defaults() -> NginxDefaults:
         ssl_protocols=tuple(TlsVersion(v) for v in raw["ssl_protocols"]),
         ssl_ciphers=str(raw["ssl_ciphers"]),
         http2_listen_deprecated_since=str(raw["http2_listen_deprecated_since"]),
+    )
+
+
+@functools.cache
+def envoy_defaults() -> EnvoyDefaults:
+    raw = _load("servers.yaml")["envoy"]
+    return EnvoyDefaults(
+        version=str(raw["version"]),
+        downstream_tls_protocols=tuple(TlsVersion(v) for v in raw["downstream_tls_protocols"]),
+        downstream_ciphers=str(raw["downstream_ciphers"]),
     )

@@ -90,7 +90,7 @@ def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 )
 def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
-        if listener.port == 443 and listener.tls is None:
+        if listener.port == 443 and listener.tls is None and not listener.tls_passthrough:
             yield ctx.finding(listener, f"{listener.endpoint} is port 443 but does not use TLS")
 
 
