@@ -49,7 +49,8 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
             refused.add(id(doc))
         elif (v2_field := _v2_field(root_node(doc))) is not None:
             problems.append(Problem("config-api-removed", v2_field.loc, doc.file,
-                                    f"Envoy v2 field {v2_field.path[-1]!r}: Envoy 1.18+ refuses v2 configuration"))
+                                    f"Envoy v2 field {v2_field.path[-1]!r}: current Envoy (checked with 1.40) "
+                                    "refuses v2 configuration"))
             refused.add(id(doc))
         model.problems.extend(problems)
     referenced: set[str] = set()

@@ -2,8 +2,8 @@
 
 Envoy looks every ``@type`` up in its compiled-in descriptor pool and refuses the whole
 configuration when one is missing ("could not find @type ..."). We do not carry that pool; we
-know (1) the v2 API packages, which Envoy stopped accepting in 2021 (1.17 disabled them by
-default, later releases removed them), (2) the namespaces Envoy's messages live in, each with a
+know (1) the v2 API packages, which Envoy stopped accepting in 2021 (1.17 made them opt-in,
+later releases removed them), (2) the namespaces Envoy's messages live in, each with a
 version segment, and (3) the full message list of the packages whose settings we read, where a
 misspelled name would otherwise silently drop a listener's TLS or routes. Tests check with the
 real Envoy that what we call unknown is refused.
@@ -73,8 +73,9 @@ def check_types(doc: Document) -> list[Problem]:
         reason = unknown_reason(name)
         if reason == "v2":
             v2_count += 1
-            if v2_first is None:
-                v2_first = (doc.line(*path), name)
+            line = doc.line(*path)
+            if v2_first is None or line < v2_first[0]:
+                v2_first = (line, name)
         elif reason is not None:
             problems.append(Problem("parse-error", doc.at(*path), doc.file,
                                     f"unknown @type {name!r}: {reason}; Envoy refuses the configuration"))
@@ -82,7 +83,8 @@ def check_types(doc: Document) -> list[Problem]:
         line, name = v2_first
         more = f" and {v2_count - 1} more" if v2_count > 1 else ""
         problems.append(Problem("config-api-removed", Location(doc.file, line), doc.file,
-                                f"Envoy v2 API type {name!r}{more}: Envoy 1.18+ refuses v2 configuration"))
+                                f"Envoy v2 API type {name!r}{more}: current Envoy (checked with 1.40) refuses "
+                                "v2 configuration"))
     return problems
 
 

@@ -35,9 +35,9 @@ pseudo_rule(
     id="config-api-removed",
     severity=Severity.HIGH,
     title="Configuration uses an API version the server no longer accepts",
-    rationale="Envoy stopped accepting the v2 xDS API in 2021 (1.17 disabled it by default, 1.18 "
-    "removed it): a bootstrap with `envoy.api.v2` or `envoy.config.filter.*.v2` types, or v2-only "
-    "fields such as a filter's `config`, a filter chain's `tls_context` or a cluster's `hosts`, "
+    rationale="Envoy stopped accepting the v2 xDS API in 2021 (1.17 made it opt-in, later releases "
+    "removed it; Envoy 1.40 refuses it): a bootstrap with `envoy.api.v2` or `envoy.config.filter.*.v2` "
+    "types, or v2-only fields such as a filter's `config`, a filter chain's `tls_context` or a cluster's `hosts`, "
     "makes current Envoy refuse to start. confaudit does not model such a file.",
     fix="Migrate the configuration to the v3 API: v3 `@type` names (e.g. "
     "`envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`), "
