@@ -106,7 +106,7 @@ def _parse_der(data: bytes, file: str, first_line: int, label: str, result: Cert
         result.bundle = CertificateBundle(loc, file, (describe_certificate(cert, loc, label),))
         return
     try:
-        key = serialization.load_der_private_key(data, password=None)
+        key = serialization.load_der_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         result.keys.append(PrivateKey(loc, label, None, None, True, None))
         return
@@ -130,7 +130,9 @@ def _describe_key_pem(block: bytes, block_label: bytes, loc: Location, label: st
             return PrivateKey(loc, label, None, None, True, None)
         return _key_facts(key, loc, label)
     try:
-        key = serialization.load_pem_private_key(block, password=None)
+        # Skipping RSA's private-key consistency check (~100 ms per 2048-bit key) is safe here:
+        # we only read the public half and never sign with the key.
+        key = serialization.load_pem_private_key(block, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:  # "Password was not given but private key is encrypted"
         return PrivateKey(loc, label, None, None, True, None)
     except Exception:  # noqa: BLE001 - never echo the library message: it may quote key bytes

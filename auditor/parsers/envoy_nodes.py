@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from auditor.model import Location, Model, Problem, Upstream
 from auditor.parsers.base import ParseContext, map_absolute
 
@@ -24,15 +26,50 @@ if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document
 
 
-@dataclass(frozen=True, slots=True)
+def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == step:
+                return value  # type: ignore[no-any-return]
+    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        return node.value[step]  # type: ignore[no-any-return]
+    return None
+
+
 class Node:
-    doc: Document
-    path: tuple[str | int, ...]
-    value: Any
+    """A value of an Envoy document, its key path, and (found lazily, from its parent's) the YAML
+    node that gives its line."""
+
+    __slots__ = ("_parent", "_yaml", "doc", "path", "value")
+
+    def __init__(self, doc: Document, path: tuple[str | int, ...], value: Any, parent: Node | None = None) -> None:
+        self.doc = doc
+        self.path = path
+        self.value = value
+        self._parent = parent
+        self._yaml: yaml.Node | None = None
+
+    def __repr__(self) -> str:
+        return f"Node({self.doc.file}, {self.path!r})"
+
+    @property
+    def yaml_node(self) -> yaml.Node:
+        if self._yaml is None:
+            if self._parent is not None and self.path[:-1] == self._parent.path:
+                base, steps = self._parent.yaml_node, self.path[-1:]
+            else:
+                base, steps = self.doc.node, self.path
+            for step in steps:
+                child = _child(base, step)
+                if child is None:
+                    break
+                base = child
+            self._yaml = base
+        return self._yaml
 
     @property
     def loc(self) -> Location:
-        return self.doc.at(*self.path)
+        return Location(self.doc.file, self.yaml_node.start_mark.line + 1 + self.doc.line_offset)
 
     @property
     def file(self) -> str:
@@ -42,7 +79,7 @@ class Node:
         if isinstance(self.value, dict):
             value = self.value.get(key)
             if value is not None:
-                return Node(self.doc, (*self.path, key), value)
+                return Node(self.doc, (*self.path, key), value, self)
         return None
 
     def dig(self, *keys: str) -> Node | None:
@@ -56,7 +93,7 @@ class Node:
         if child is None:
             return []
         if isinstance(child.value, list):
-            return [Node(self.doc, (*child.path, i), item) for i, item in enumerate(child.value)
+            return [Node(self.doc, (*child.path, i), item, child) for i, item in enumerate(child.value)
                     if isinstance(item, dict)]
         return [child] if isinstance(child.value, dict) else []
 

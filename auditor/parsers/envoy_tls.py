@@ -200,7 +200,7 @@ def _inline(node: Node, is_base64: bool, inst: Instance, what: str) -> CertFile:
     scalar starts on the next line); base64 ``inline_bytes`` keep the line of the field."""
     text = str(node.value)
     first_line = node.loc.line or 1
-    style = getattr(_yaml_node(node), "style", None)
+    style = getattr(node.yaml_node, "style", None)
     if is_base64:
         try:
             data = base64.b64decode(text, validate=False)
@@ -218,18 +218,6 @@ def _inline(node: Node, is_base64: bool, inst: Instance, what: str) -> CertFile:
     inst.model.keys.extend(result.keys)
     inst.model.problems.extend(result.problems)
     return result
-
-
-def _yaml_node(node: Node) -> object:
-    current = node.doc.node
-    from auditor.parsers.yamlfiles import _child
-
-    for step in node.path:
-        child = _child(current, step)
-        if child is None:
-            return current
-        current = child
-    return current
 
 
 # -- clusters ----------------------------------------------------------------------------------
