@@ -103,7 +103,8 @@ def _chain(chain: Node, index: int | None, listener: Node, socket: _Socket, inst
         codec_node = hcm.get("codec_type")
         # Envoy parses enums case-insensitively when upper-casing helps ("auto" is AUTO).
         codec = _CODECS.get(str(codec_node.value).upper(), Protocol.UNKNOWN) if codec_node else Protocol.AUTO
-        routes, domains = _routes(hcm, inst)
+        routes, domains = _routes(hcm, inst, has_cors=any(
+            _is_filter(f, "Cors", "envoy.filters.http.cors", "envoy.cors") for f in hcm.list("http_filters")))
     http2, http2_explicit, http2_loc = _http2(hcm, codec, codec_node, tls)
     names = tuple(dict.fromkeys([*server_names, *domains]))
     return Listener(
@@ -145,7 +146,7 @@ def _http2(hcm: Node | None, codec: Protocol, codec_node: Node | None,
 # -- routes ------------------------------------------------------------------------------------
 
 
-def _routes(hcm: Node, inst: Instance) -> tuple[tuple[Route, ...], tuple[str, ...]]:
+def _routes(hcm: Node, inst: Instance, has_cors: bool) -> tuple[tuple[Route, ...], tuple[str, ...]]:
     config = hcm.get("route_config")
     if config is None:
         rds = hcm.get("rds")
@@ -165,7 +166,7 @@ def _routes(hcm: Node, inst: Instance) -> tuple[tuple[Route, ...], tuple[str, ..
     for vhost in config.list("virtual_hosts"):
         domains.extend(_domain(d) for d in vhost.strings("domains"))
         for entry in vhost.list("routes"):
-            route = _route(entry, vhost, config, inst)
+            route = _route(entry, vhost, config, inst, has_cors)
             if route is not None:
                 routes.append(route)
     return tuple(routes), tuple(d for d in dict.fromkeys(domains) if d)
@@ -179,7 +180,7 @@ def _domain(value: str) -> str:
     return host if sep and (port.isdigit() or port == "*") else value
 
 
-def _route(entry: Node, vhost: Node, config: Node, inst: Instance) -> Route | None:
+def _route(entry: Node, vhost: Node, config: Node, inst: Instance, has_cors: bool) -> Route | None:
     action = entry.get("route")
     if action is None:
         return None  # redirect, direct_response, filter_action: nothing is proxied
@@ -203,7 +204,7 @@ def _route(entry: Node, vhost: Node, config: Node, inst: Instance) -> Route | No
         rewrite_loc=rewrite_loc,
         request_headers=_level_headers((entry, vhost, config), "request_headers_to_add", "request_headers_to_remove"),
         response_headers=_level_headers((entry, vhost, config), "response_headers_to_add",
-                                        "response_headers_to_remove"),
+                                        "response_headers_to_remove") + (_cors(entry, vhost) if has_cors else ()),
         upstream_ref=next((u for u in upstreams if u is not None), None),
     )
 
@@ -323,3 +324,48 @@ def _level_headers(levels: tuple[Node, ...], add_key: str, remove_key: str) -> t
                 headers.append(Header(header.text("key").lower(), header.text("value"), header.loc))
         removed.update(name.lower() for name in level.strings(remove_key))
     return tuple(headers)
+
+
+# -- CORS --------------------------------------------------------------------------------------
+
+_ANY_ORIGIN = ("*", "https://any-site.example")
+
+
+def _cors(entry: Node, vhost: Node) -> tuple[Header, ...]:
+    """The headers the CORS filter answers with, when its policy lets any origin in with
+    credentials. Envoy echoes the request's Origin in Access-Control-Allow-Origin, and a matcher
+    that matches "*" allows every origin (source/extensions/filters/http/cors/cors_filter.cc).
+    The most specific policy wins: the route's, then the virtual host's."""
+    policy = None
+    for level, action in ((entry, entry.get("route")), (vhost, None)):
+        policy = level.dig("typed_per_filter_config", "envoy.filters.http.cors") or (
+            action.get("cors") if action is not None else level.get("cors"))
+        if policy is not None:
+            break
+    if policy is None or not isinstance(policy.value, dict) or policy.value.get("allow_credentials") is not True:
+        return ()
+    for matcher in policy.list("allow_origin_string_match"):
+        if any(_string_matches(matcher, origin) for origin in _ANY_ORIGIN):
+            credentials = policy.get("allow_credentials")
+            return (Header("access-control-allow-origin", "%REQ(origin)%", matcher.loc),
+                    Header("access-control-allow-credentials", "true",
+                           credentials.loc if credentials is not None else policy.loc))
+    return ()
+
+
+def _string_matches(matcher: Node, value: str) -> bool:
+    """Envoy's StringMatcher (exact, prefix, suffix, contains, safe_regex; ignore_case)."""
+    fold = matcher.value.get("ignore_case") is True
+    text = value.lower() if fold else value
+    for key, test in (("exact", str.__eq__), ("prefix", str.startswith), ("suffix", str.endswith),
+                      ("contains", str.__contains__)):
+        if matcher.has(key):
+            wanted = matcher.text(key)
+            return bool(test(text, wanted.lower() if fold else wanted))
+    regex = matcher.dig("safe_regex", "regex")
+    if regex is not None:
+        try:
+            return re.fullmatch(str(regex.value), value) is not None
+        except re.error:
+            return False
+    return False
