@@ -143,24 +143,23 @@ def config_source_path(source: Node | None) -> Node | None:
 
 
 def referenced_paths(node: Node) -> Iterator[Node]:
-    """Every ConfigSource file path in a document (LDS, CDS, RDS, SDS...)."""
-    stack = [node]
+    """Every ConfigSource file path in a document (LDS, CDS, RDS, SDS...): the
+    ``path_config_source.path`` of any ConfigSource, or the older ``path`` of a ``*_config``."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(node.value, node.path)]
     while stack:
-        current = stack.pop()
-        if isinstance(current.value, dict):
-            for key, value in current.value.items():
-                if not isinstance(value, (dict, list)):
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not isinstance(child, (dict, list)):
                     continue
-                child = Node(current.doc, (*current.path, key), value)
-                if key == "path_config_source" and isinstance(value, dict) and isinstance(value.get("path"), str):
-                    yield Node(current.doc, (*child.path, "path"), value["path"])
-                    continue
-                if (key.endswith("_config") or key == "config_source") and isinstance(value, dict) \
-                        and isinstance(value.get("path"), str):
-                    yield Node(current.doc, (*child.path, "path"), value["path"])
-                stack.append(child)
-        elif isinstance(current.value, list):
-            stack.extend(Node(current.doc, (*current.path, i), v) for i, v in enumerate(current.value))
+                if isinstance(child, dict) and isinstance(child.get("path"), str) and (
+                        key == "path_config_source" or key == "config_source" or str(key).endswith("_config")):
+                    yield Node(node.doc, (*where, key, "path"), child["path"])
+                    if key == "path_config_source":
+                        continue
+                stack.append((child, (*where, key)))
+        elif isinstance(value, list):
+            stack.extend((child, (*where, i)) for i, child in enumerate(value) if isinstance(child, (dict, list)))
 
 
 @dataclass(slots=True)
