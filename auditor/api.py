@@ -12,7 +12,7 @@ from auditor.engine import InternalError, problem_finding, run, select_rules
 from auditor.model import Finding, Model, Severity, merge_record
 from auditor.parsers.base import CertStore, ParseContext
 
-INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed"})
+INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed", "config-api-removed"})
 Parser = Callable[[list[SourceFile], ParseContext], Model]
 
 

@@ -239,6 +239,13 @@ class Listener:
     default_server: bool = False
     routes: tuple[Route, ...] = ()
     codec: Protocol = Protocol.AUTO
+    tls_passthrough: bool = False  # TLS goes through untouched to the upstream (Envoy tcp_proxy chain)
+    # Settings chosen per connection from the TLS ClientHello (Envoy filter_chain_match): what picks
+    # them ("server_names", "transport_protocol tls", "application_protocols"), where, and whether
+    # the proxy reads the ClientHello before choosing (Envoy: a tls_inspector listener filter).
+    selected_by: tuple[str, ...] = ()
+    selection_loc: Location | None = None
+    client_hello_read: bool = True
 
     @property
     def endpoint(self) -> str:

@@ -81,6 +81,13 @@ class NginxDefaults:
     http2_listen_deprecated_since: str
 
 
+@dataclass(frozen=True, slots=True)
+class EnvoyDefaults:
+    version: str
+    downstream_tls_protocols: tuple[TlsVersion, ...]
+    downstream_ciphers: str
+
+
 @functools.cache
 def tls_policy() -> TlsPolicy:
     raw = _load("tls.yaml")
@@ -184,4 +191,14 @@ def cloud_tls_policies() -> CloudTlsPolicies:
         azure={str(name): _lb_policy(spec) for name, spec in azure["policies"].items()},
         azure_min_versions={str(k): TlsVersion(v) for k, v in azure["min_protocol_versions"].items()},
         iana_to_openssl={str(k): str(v) for k, v in cloud["iana_to_openssl"].items()},
+    )
+
+
+@functools.cache
+def envoy_defaults() -> EnvoyDefaults:
+    raw = _load("servers.yaml")["envoy"]
+    return EnvoyDefaults(
+        version=str(raw["version"]),
+        downstream_tls_protocols=tuple(TlsVersion(v) for v in raw["downstream_tls_protocols"]),
+        downstream_ciphers=str(raw["downstream_ciphers"]),
     )

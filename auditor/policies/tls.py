@@ -90,7 +90,8 @@ def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
         # A TCP proxy (nginx stream, TLS passthrough with ssl_preread) forwards the client's TLS
         # untouched: it never answers a ClientHello itself.
-        if listener.port == 443 and listener.tls is None and listener.codec is not Protocol.TCP:
+        if (listener.port == 443 and listener.tls is None and listener.codec is not Protocol.TCP
+                and not listener.tls_passthrough):
             yield ctx.finding(listener, f"{listener.endpoint} is port 443 but does not use TLS")
 
 
