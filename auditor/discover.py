@@ -8,6 +8,7 @@ prune the walk, and every file is classified without being parsed.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -65,6 +66,7 @@ def scan_root(paths: Iterable[Path]) -> Path:
     return Path(os.path.commonpath([str(d) for d in dirs]))
 
 
+@functools.lru_cache(maxsize=65536)
 def relative(path: Path, root: Path) -> str:
     """POSIX path relative to the scan root (``../`` for files a config references outside it)."""
     rel = os.path.relpath(os.path.normpath(path), root)

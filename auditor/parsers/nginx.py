@@ -72,6 +72,7 @@ class Tree:
         self.model = model
         self.files: dict[str, NginxFile] = {}
         self._resolved: dict[tuple[str, Path], list[Path]] = {}
+        self._recorded: set[tuple[str, str, Path]] = set()
         for source, outcome in zip(files, parse_files([f.path for f in files]), strict=True):
             parsed = self._parse(source, outcome)
             if parsed is not None:
@@ -175,6 +176,10 @@ class Tree:
 
     def _record(self, rel: str, pattern: str, prefix: Path) -> None:
         """Dependency record (Model.reads): the paths or globs an include may name from ``prefix``."""
+        key = (rel, pattern, prefix)
+        if key in self._recorded:
+            return
+        self._recorded.add(key)
         path = Path(pattern)
         candidates = lookup_paths(pattern, prefix) if path.is_absolute() else [prefix / path]
         if path.is_absolute() and glob.has_magic(pattern):
