@@ -198,10 +198,12 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
         else:
             model.problems.append(item)
     budget = [MAX_NODES]
+    first_line = 1  # of the document being read, for problems found after composing it
     try:
         for index, node in enumerate(compose_all(text)):
             if node is None:
                 continue
+            first_line = node.start_mark.line + 1
             data, lines = nodes_to_python_with_lines(node, budget)
             documents.append(Document(rel, index, None, data, line_offset, lines=lines))
     except yaml.MarkedYAMLError as exc:
@@ -213,7 +215,7 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
         return problem(line, f"YAML syntax error: {reason}")
     except (yaml.YAMLError, YamlTooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, YamlTooLarge) else f"YAML could not be loaded: {type(exc).__name__}"
-        return problem(1 + line_offset, message)
+        return problem(first_line + line_offset, message)
     return documents
 
 

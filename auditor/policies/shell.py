@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from auditor.policies.data import workload_policy
 
+# Builtins that keep the shell running (typically `app & wait`): nothing replaces the shell.
+_BUILTINS = {"wait", "read", "true", ":", "eval", "cd", "set", "export", "echo", "printf", "test", "["}
 _SEPARATORS = {";", "&&", "||", "&", "|", "|&", ";;", "\n"}
 
 
@@ -65,6 +67,9 @@ def _analyse(shell: str, script: str) -> ShellWrapper:
     if not last or last_joined_by == "|" or trailing == "&" or "(" in last:
         return ShellWrapper(shell, script, True, f"its last command, {shown!r}, runs in a pipeline, subshell or "
                             "the background")
+    if last[0] in _BUILTINS:
+        return ShellWrapper(shell, script, True, f"its last command, {shown!r}, is a shell builtin, so the shell "
+                            "itself keeps running")
     if shell in policy.exec_last_command:
         return ShellWrapper(shell, script, False, f"{shell} execs the last command")
     simple = len(commands) == 1 and not any(_is_redirect(w) for w in last)
