@@ -79,8 +79,8 @@ def shutdown_grace_too_short(model: Model, ctx: RuleContext) -> Iterator[Finding
     rationale="With `command: [sh, -c, \"node server.js\"]` the shell is PID 1. PID 1 has no default "
     "signal handlers, so the shell ignores SIGTERM and does not forward it; the application never "
     "starts its graceful shutdown and is SIGKILLed when the grace period ends. dash (/bin/sh on "
-    "Debian and Ubuntu) forks even a single command; bash forks anything but a lone simple command "
-    "(before 5.1) or a redirected one.",
+    "Debian and Ubuntu) forks even a single command; bash execs a lone simple command but forks a "
+    "redirected one, and before 5.1 forks the last command of a list.",
     fix='Start the application with exec so it replaces the shell (`["sh", "-c", "exec node server.js"]`), '
     "call it directly without a shell, or run an init that forwards signals (tini, dumb-init).",
 )
