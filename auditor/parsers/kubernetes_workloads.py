@@ -31,8 +31,8 @@ _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def build(index: Index, model: Model) -> None:
-    services = list(index.of_kind("Service"))
-    budgets = list(index.of_kind("PodDisruptionBudget"))
+    services = _Selectors([(svc, svc.spec.get("selector")) for svc in index.of_kind("Service")], plain=True)
+    budgets = _Selectors([(b, b.spec.get("selector")) for b in index.of_kind("PodDisruptionBudget")], plain=False)
     managed = index.namespaces("PodDisruptionBudget") | {obj.name for obj in index.of_kind("Namespace")}
     for obj in index.of_kind(*POD_SPEC_PATHS):
         workload = _workload(obj, services, budgets, managed)
@@ -40,8 +40,36 @@ def build(index: Index, model: Model) -> None:
             model.workloads.append(workload)
 
 
-def _workload(obj: K8sObject, services: list[K8sObject], budgets: list[K8sObject],
-              managed: set[str]) -> Workload | None:
+class _Selectors:
+    """Objects that select pods by label (Services, PodDisruptionBudgets), indexed so that finding
+    the ones selecting a pod does not compare every pair (10,000 workloads x 10,000 Services)."""
+
+    def __init__(self, items: list[tuple[K8sObject, Any]], plain: bool) -> None:
+        self._by_label: dict[tuple[str, str, str], list[tuple[K8sObject, dict[str, Any]]]] = {}
+        self._scan: dict[str, list[tuple[K8sObject, dict[str, Any]]]] = {}
+        for obj, selector in items:
+            if not isinstance(selector, dict):
+                continue  # a Service without selector has manually managed endpoints
+            if plain:  # a Service selector is a plain label map
+                if not selector:
+                    continue
+                selector = {"matchLabels": selector}
+            # policy/v1: an empty PDB selector selects every pod of the namespace.
+            match_labels = selector.get("matchLabels")
+            if isinstance(match_labels, dict) and match_labels:
+                key, value = next(iter(match_labels.items()))
+                self._by_label.setdefault((obj.namespace, str(key), str(value)), []).append((obj, selector))
+            else:
+                self._scan.setdefault(obj.namespace, []).append((obj, selector))
+
+    def selecting(self, namespace: str, labels: dict[str, str]) -> list[K8sObject]:
+        candidates = [c for key, value in labels.items() for c in self._by_label.get((namespace, key, value), ())]
+        candidates += self._scan.get(namespace, ())
+        found = {id(obj): obj for obj, selector in candidates if selects(selector, labels)}
+        return list(found.values())
+
+
+def _workload(obj: K8sObject, services: _Selectors, budgets: _Selectors, managed: set[str]) -> Workload | None:
     pod_path = POD_SPEC_PATHS[obj.kind]
     pod = get(obj.doc.data, *pod_path)
     if not isinstance(pod, dict):
@@ -51,8 +79,8 @@ def _workload(obj: K8sObject, services: list[K8sObject], budgets: list[K8sObject
     else:
         template_labels = get(obj.doc.data, *pod_path[:-1], "metadata", "labels")
         pod_labels = {str(k): str(v) for k, v in template_labels.items()} if isinstance(template_labels, dict) else {}
-    selected_by = tuple(svc.resource for svc in services if _service_selects(svc, obj.namespace, pod_labels))
-    has_budget = any(b.namespace == obj.namespace and _budget_selects(b, pod_labels) for b in budgets)
+    selected_by = tuple(svc.resource for svc in services.selecting(obj.namespace, pod_labels))
+    has_budget = bool(budgets.selecting(obj.namespace, pod_labels))
     grace = as_int(pod.get("terminationGracePeriodSeconds"))
     strategy, max_unavailable, max_surge, strategy_loc = _strategy(obj)
     containers = tuple(
@@ -84,19 +112,6 @@ def _workload(obj: K8sObject, services: list[K8sObject], budgets: list[K8sObject
         selected_by=selected_by,
         namespace_managed=obj.namespace in managed,
     )
-
-
-def _service_selects(service: K8sObject, namespace: str, pod_labels: dict[str, str]) -> bool:
-    selector = service.spec.get("selector")
-    if service.namespace != namespace or not isinstance(selector, dict) or not selector:
-        return False  # a Service without selector has manually managed endpoints
-    return all(pod_labels.get(str(k)) == str(v) for k, v in selector.items())
-
-
-def _budget_selects(budget: K8sObject, pod_labels: dict[str, str]) -> bool:
-    selector = budget.spec.get("selector")
-    # policy/v1: an empty selector selects every pod of the namespace; a missing one selects none.
-    return isinstance(selector, dict) and selects(selector, pod_labels)
 
 
 def _strategy(obj: K8sObject) -> tuple[str | None, str | None, str | None, Location | None]:

@@ -226,7 +226,11 @@ _BATCH_FILES = 64
 
 
 def load_files(files: list[SourceFile]) -> list[Loaded]:
-    """Load every file, in the order given; in parallel for large trees."""
+    """Load every file, in the order given; in parallel for large trees.
+
+    The main process loads a share of the files itself while ``workers - 1`` forked processes load
+    the rest: it would otherwise sit idle, and what it loads needs no pickling.
+    """
     workers = _worker_count(files)
     if workers < 2:
         return [_load_path(str(f.path), f.rel) for f in files]
@@ -234,11 +238,17 @@ def load_files(files: list[SourceFile]) -> list[Loaded]:
     import multiprocessing
 
     jobs = [(str(f.path), f.rel) for f in files]
-    batches = [jobs[i:i + _BATCH_FILES] for i in range(0, len(jobs), _BATCH_FILES)]
+    # Receiving a worker's documents costs the main process about a tenth of loading them itself.
+    own = int(len(jobs) / workers * 0.9)
+    batches = [jobs[i:i + _BATCH_FILES] for i in range(own, len(jobs), _BATCH_FILES)]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return [loaded for batch in pool.map(_load_batch, batches) for loaded in batch]
+    with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        futures = [pool.submit(_load_batch, batch) for batch in batches]
+        loaded = [_load_path(path, rel) for path, rel in jobs[:own]]
+        for future in futures:
+            loaded.extend(future.result())
+    return loaded
 
 
 def _load_batch(jobs: list[tuple[str, str]]) -> list[Loaded]:
@@ -247,7 +257,11 @@ def _load_batch(jobs: list[tuple[str, str]]) -> list[Loaded]:
 
 
 def _worker_count(files: list[SourceFile]) -> int:
+    """Processes to load with: one per usable CPU for large trees (``CONFAUDIT_WORKERS`` overrides)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    configured = os.environ.get("CONFAUDIT_WORKERS", "")
+    if configured.isdigit():
+        cpus = max(1, int(configured))
     if cpus < 2 or len(files) < 2 * _BATCH_FILES:
         return 1
     total = 0
