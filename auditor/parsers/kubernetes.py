@@ -18,13 +18,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from auditor.model import Location, Model, Problem
+from auditor.model import Location, Model, Problem, Suppression
 
 if TYPE_CHECKING:
     from auditor.parsers.base import ParseContext
     from auditor.parsers.yamlfiles import Document
 
 DEFAULT_NAMESPACE = "default"
+# `confaudit.io/ignore: "rule-id[,rule-id] -- reason"` silences those rules for findings located in
+# the object (STYLE section 8), like an inline comment does for its line.
+IGNORE_ANNOTATION = "confaudit.io/ignore"
 # Argo CD kinds belong to the Argo CD front end; Argo Rollouts' Rollout is a workload.
 _ARGO_WORKLOAD_KINDS = {"Rollout"}
 CHECKED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job", "CronJob", "Rollout",
@@ -96,6 +99,8 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
     index = Index()
     for obj in _objects(docs, model):
         index.add(obj)
+        if IGNORE_ANNOTATION in obj.annotations:
+            _suppress(obj, model)
     kubernetes_workloads.build(index, model)
     secrets = kubernetes_tls.SecretStore(index)
     kubernetes_ingress.build(index, secrets, model)
@@ -145,6 +150,21 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
         namespace = DEFAULT_NAMESPACE
     return K8sObject(doc, api_version, kind, name, namespace, _strings(metadata.get("labels")),
                      _strings(metadata.get("annotations")))
+
+
+def _suppress(obj: K8sObject, model: Model) -> None:
+    from auditor.suppress import parse_comment
+
+    loc = obj.at("metadata", "annotations", IGNORE_ANNOTATION)
+    parsed = parse_comment(f"confaudit: ignore {obj.annotations[IGNORE_ANNOTATION]}", loc, obj.resource)
+    if isinstance(parsed, Problem) or parsed is None:
+        if parsed is not None:
+            model.problems.append(parsed)
+        return
+    first, last = obj.doc.lines_spanned()
+    for line in range(first, last + 1):
+        model.suppressions.append(Suppression(Location(obj.doc.file, line), parsed.rule_ids, parsed.reason,
+                                              kind="annotation"))
 
 
 def _strings(value: Any) -> dict[str, str]:

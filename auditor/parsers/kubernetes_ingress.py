@@ -60,11 +60,13 @@ def _listeners(ingress: K8sObject, index: Index, secrets: SecretStore, settings:
                class_name: str | None, model: Model) -> None:
     routes = _routes(ingress, index, settings is not None)
     instance = f"{'ingress-nginx' if settings else 'ingress'} class {class_name or '(none)'}"
-    covered: set[str] = set()
-    for position, entry in enumerate(ingress.spec.get("tls") or ()):
-        if not isinstance(entry, dict):
-            continue
-        hosts = tuple(str(h) for h in entry.get("hosts") or () if h)
+    entries = [(p, e) for p, e in enumerate(ingress.spec.get("tls") or ()) if isinstance(e, dict)]
+    covered = {str(h) for _, e in entries for h in e.get("hosts") or () if h}
+    # A TLS entry without hosts serves the rule hosts no other entry names (ingress-nginx picks its
+    # Secret for them when the certificate matches, else serves its default certificate).
+    leftover = tuple(dict.fromkeys(h for h, _ in routes if h and h not in covered))
+    for position, entry in entries:
+        hosts = tuple(str(h) for h in entry.get("hosts") or () if h) or leftover
         covered.update(hosts)
         loc = ingress.at("spec", "tls", position)
         secret = entry.get("secretName")
@@ -129,8 +131,11 @@ def _routes(ingress: K8sObject, index: Index, is_nginx: bool) -> list[tuple[str,
     found: list[tuple[str, Route]] = []
 
     def add(host: str, path_loc: Location, path: str, path_type: str, backend: Any) -> None:
-        service = get(backend, "service", "name")
-        port = get(backend, "service", "port", "number") or get(backend, "service", "port", "name")
+        # networking.k8s.io/v1 names service.name and service.port; extensions/v1beta1 (Kubernetes
+        # before 1.22, still in old repositories) serviceName and servicePort.
+        service = get(backend, "service", "name") or get(backend, "serviceName")
+        port = (get(backend, "service", "port", "number") or get(backend, "service", "port", "name")
+                or get(backend, "servicePort"))
         upstream = f"{service}:{port}" if service else None
         is_grpc = backend_protocol in ("GRPC", "GRPCS") or grpc_backend(index, ingress.namespace, service, port)
         protocol = Protocol.GRPC if backend_protocol in ("GRPC", "GRPCS") else Protocol.HTTP1
@@ -148,9 +153,10 @@ def _routes(ingress: K8sObject, index: Index, is_nginx: bool) -> list[tuple[str,
             if isinstance(item, dict):
                 add(host, ingress.at("spec", "rules", i, "http", "paths", j), str(item.get("path") or "/"),
                     str(item.get("pathType") or "ImplementationSpecific"), item.get("backend"))
-    default = ingress.spec.get("defaultBackend")
+    key = "defaultBackend" if "defaultBackend" in ingress.spec else "backend"
+    default = ingress.spec.get(key)
     if isinstance(default, dict):
-        add("", ingress.at("spec", "defaultBackend"), "/", "Prefix", default)
+        add("", ingress.at("spec", key), "/", "Prefix", default)
     return found
 
 

@@ -73,6 +73,21 @@ class Document:
     def at(self, *path: str | int) -> Location:
         return Location(self.file, self.line(*path))
 
+    def lines_spanned(self) -> tuple[int, int]:
+        """(first, last) 1-based line of the document's values (its node's end for node documents)."""
+        first = self.line()
+        if self.lines is None and self.node is not None:
+            return first, self.node.end_mark.line + 1 + self.line_offset
+        last, stack = 0, [self.lines]
+        while stack:
+            tree = stack.pop()
+            if isinstance(tree, int):
+                last = max(last, tree)
+            elif isinstance(tree, tuple):
+                last = max(last, tree[0])
+                stack.extend(tree[1].values() if isinstance(tree[1], dict) else tree[1])
+        return first, max(first, last + 1 + self.line_offset)
+
     def child(self, *path: str | int) -> Document:
         """The value at ``path`` as a document of its own (e.g. an item of a ``kind: List``)."""
         data: Any = self.data

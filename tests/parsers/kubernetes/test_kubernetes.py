@@ -180,3 +180,20 @@ def test_parallel_loading_gives_the_sequential_result(monkeypatch: pytest.Monkey
     assert yamlfiles._worker_count(files) > 1 or pytest.skip("one CPU: no worker pool")
     parallel = [(item.rel, [d.data for d in item.documents], item.problems) for item in yamlfiles.load_files(files)]
     assert parallel == sequential
+
+
+def test_legacy_extensions_ingress() -> None:
+    (listener,) = parse("legacy-ingress.yaml").listeners
+    assert listener.instance == "ingress-nginx class nginx" and listener.port == 80
+    routes = [(r.match, r.upstream, r.loc.line) for r in listener.routes]
+    assert routes == [("/api", "api:80", 17), ("/", "fallback:8080", 10)]
+
+
+def test_ignore_annotation_suppresses_findings_inside_the_object() -> None:
+    result = audit([HERE / "annotated.yaml"], AuditOptions(now=NOW, strict=True))
+    found = {(f.rule_id, f.loc.line, f.suppression is not None) for f in result.findings}
+    assert ("shutdown-no-prestop", 19, True) in found and ("shutdown-no-readiness", 19, True) in found
+    # Without a reason the annotation silences nothing and is itself reported.
+    assert ("shutdown-no-prestop", 41, False) in found and ("suppression-invalid", 30, False) in found
+    (annotated,) = [f for f in result.suppressed if f.rule_id == "shutdown-no-readiness"]
+    assert annotated.suppression is not None and annotated.suppression.kind == "annotation"
