@@ -307,6 +307,11 @@ class Workload:
     # object or other disruption budgets there), so a missing budget is not just managed elsewhere.
     namespace_managed: bool = False
 
+    @property
+    def receives_traffic(self) -> bool:
+        """A Service selects its pods, or a container exposes a port."""
+        return self.selected_by_service or any(c.ports for c in self.containers)
+
 
 @dataclass(frozen=True, slots=True)
 class UnknownDirective:

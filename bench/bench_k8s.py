@@ -66,8 +66,11 @@ def generate(docs: int, regen: bool) -> Path:
     generator = next((g for g in GENERATORS if g.exists()), None)
     if generator is None:
         sys.exit("gen_corpus.py not found (expected ../shared/bench/gen_corpus.py)")
-    subprocess.run([sys.executable, str(generator), str(tree), "--k8s", str(docs), "--nginx", "0"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(generator), str(tree), "--k8s", str(docs), "--nginx", "0"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return tree
 
 
@@ -92,8 +95,9 @@ def _tree_rss(pid: int) -> int:
 
 def measure(name: str, argv: list[str], env: dict[str, str] | None = None) -> Run:
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO,
-                               env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, env={**os.environ, **(env or {})}
+    )
     peak = [0]
     done = threading.Event()
 
@@ -128,8 +132,10 @@ def main() -> None:
     tree = generate(args.docs, args.regen)
     manifest = json.loads((tree / "MANIFEST.json").read_text())
     k8s = manifest["k8s"]
-    print(f"tree: {tree.relative_to(REPO)}: {k8s['documents']} documents in {k8s['files']} files, "
-          f"{k8s['bytes'] / 1e6:.1f} MB; {os.cpu_count()} CPUs")
+    print(
+        f"tree: {tree.relative_to(REPO)}: {k8s['documents']} documents in {k8s['files']} files, "
+        f"{k8s['bytes'] / 1e6:.1f} MB; {os.cpu_count()} CPUs"
+    )
 
     scan = [sys.executable, "-m", "auditor", "scan", str(tree / "k8s"), "-f", "json"]
     tools: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -139,21 +145,27 @@ def main() -> None:
     }
     checkov = Path(args.checkov) if args.checkov else OUT / "checkov-venv" / "bin" / "checkov"
     if checkov.exists():
-        tools["checkov"] = ([str(checkov), "-d", str(tree / "k8s"), "--framework", "kubernetes", "--quiet",
-                             "--compact", "-o", "json"], {})
+        tools["checkov"] = (
+            [str(checkov), "-d", str(tree / "k8s"), "--framework", "kubernetes", "--quiet", "--compact", "-o", "json"],
+            {},
+        )
     results: dict[str, Run] = {}
     for name, (argv, env) in tools.items():
         results[name] = best([measure(name, argv, env) for _ in range(1 if name == "checkov" else args.runs)])
 
     print(f"{'tool':<15}{'wall s':>9}{'cpu s':>9}{'cpu/wall':>10}{'max RSS MiB':>13}{'tree RSS MiB':>14}")
     for run in results.values():
-        print(f"{run.name:<15}{run.wall:>9.2f}{run.cpu:>9.2f}{run.cpu / run.wall:>10.2f}{run.max_rss_mib:>13.0f}"
-              f"{run.tree_rss_mib:>14.0f}")
+        print(
+            f"{run.name:<15}{run.wall:>9.2f}{run.cpu:>9.2f}{run.cpu / run.wall:>10.2f}{run.max_rss_mib:>13.0f}"
+            f"{run.tree_rss_mib:>14.0f}"
+        )
     ours, loader = results["confaudit"], results["yaml-c-loader"]
     report = json.loads(ours.output)
-    print(f"confaudit: {report['summary']['findings']} findings in {report['summary']['files']} files; "
-          f"{ours.wall / loader.wall:.2f}x the C loader's time (target <= 3x), "
-          f"tree RSS {ours.tree_rss_mib:.0f} MiB (target < 300)")
+    print(
+        f"confaudit: {report['summary']['findings']} findings in {report['summary']['files']} files; "
+        f"{ours.wall / loader.wall:.2f}x the C loader's time (target <= 3x), "
+        f"tree RSS {ours.tree_rss_mib:.0f} MiB (target < 300)"
+    )
     print(f"second core: {results['confaudit-1cpu'].wall / ours.wall:.2f}x faster than one process")
     if "checkov" in results:
         print(f"checkov: {results['checkov'].wall / ours.wall:.1f}x confaudit's time (target >= 25x)")

@@ -30,11 +30,37 @@ DEFAULT_NAMESPACE = "default"
 IGNORE_ANNOTATION = "confaudit.io/ignore"
 # Argo CD kinds belong to the Argo CD front end; Argo Rollouts' Rollout is a workload.
 _ARGO_WORKLOAD_KINDS = {"Rollout"}
-CHECKED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job", "CronJob", "Rollout",
-                 "Service", "Ingress", "Secret", "Gateway", "HTTPRoute", "GRPCRoute", "PodDisruptionBudget"}
-_CLUSTER_SCOPED = {"Namespace", "IngressClass", "GatewayClass", "ClusterIssuer", "Node",
-                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-                   "StorageClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+CHECKED_KINDS = {
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Pod",
+    "Job",
+    "CronJob",
+    "Rollout",
+    "Service",
+    "Ingress",
+    "Secret",
+    "Gateway",
+    "HTTPRoute",
+    "GRPCRoute",
+    "PodDisruptionBudget",
+}
+_CLUSTER_SCOPED = {
+    "Namespace",
+    "IngressClass",
+    "GatewayClass",
+    "ClusterIssuer",
+    "Node",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "StorageClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+}
 
 
 @dataclass(slots=True)
@@ -142,14 +168,16 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
         # Tool configs share apiVersion/kind without being objects (Kustomization, kubeconfig,
         # KubeletConfiguration...): only the kinds checked here must have a name.
         if kind in CHECKED_KINDS:
-            model.problems.append(Problem("parse-error", doc.loc, f"{kind} (unnamed)",
-                                          f"{kind} has no metadata.name: not checked"))
+            model.problems.append(
+                Problem("parse-error", doc.loc, f"{kind} (unnamed)", f"{kind} has no metadata.name: not checked")
+            )
         return None
     namespace = metadata.get("namespace")
     if not isinstance(namespace, str) or not namespace:
         namespace = DEFAULT_NAMESPACE
-    return K8sObject(doc, api_version, kind, name, namespace, _strings(metadata.get("labels")),
-                     _strings(metadata.get("annotations")))
+    return K8sObject(
+        doc, api_version, kind, name, namespace, _strings(metadata.get("labels")), _strings(metadata.get("annotations"))
+    )
 
 
 def _suppress(obj: K8sObject, model: Model) -> None:
@@ -163,8 +191,9 @@ def _suppress(obj: K8sObject, model: Model) -> None:
         return
     first, last = obj.doc.lines_spanned()
     for line in range(first, last + 1):
-        model.suppressions.append(Suppression(Location(obj.doc.file, line), parsed.rule_ids, parsed.reason,
-                                              kind="annotation"))
+        model.suppressions.append(
+            Suppression(Location(obj.doc.file, line), parsed.rule_ids, parsed.reason, kind="annotation")
+        )
 
 
 def _strings(value: Any) -> dict[str, str]:

@@ -50,26 +50,37 @@ def build(index: Index, secrets: SecretStore, model: Model) -> None:
             if not isinstance(parent, dict) or parent.get("kind", "Gateway") != "Gateway":
                 continue
             key = (str(parent.get("namespace") or route.namespace), str(parent.get("name")))
-            attached.setdefault(key, []).append(_Attachment(
-                route, parent.get("sectionName"), as_int(parent.get("port")), hostnames, routes))
+            attached.setdefault(key, []).append(
+                _Attachment(route, parent.get("sectionName"), as_int(parent.get("port")), hostnames, routes)
+            )
     for gateway in gateways:
         for position, spec in enumerate(gateway.spec.get("listeners") or ()):
             if isinstance(spec, dict):
-                _listener(gateway, position, spec, attached.get((gateway.namespace, gateway.name), []),
-                          secrets, model)
+                _listener(gateway, position, spec, attached.get((gateway.namespace, gateway.name), []), secrets, model)
 
 
-def _listener(gateway: K8sObject, position: int, spec: dict[str, Any], attachments: list[_Attachment],
-              secrets: SecretStore, model: Model) -> None:
+def _listener(
+    gateway: K8sObject,
+    position: int,
+    spec: dict[str, Any],
+    attachments: list[_Attachment],
+    secrets: SecretStore,
+    model: Model,
+) -> None:
     name = str(spec.get("name") or position)
     port = as_int(spec.get("port"))
     protocol = str(spec.get("protocol") or "")
     hostname = spec.get("hostname") if isinstance(spec.get("hostname"), str) else None
     allowed = get(spec, "allowedRoutes", "namespaces", "from") or "Same"
-    mine = [a for a in attachments
-            if (a.section is None or a.section == name) and (a.port is None or a.port == port)
-            and (allowed != "Same" or a.route.namespace == gateway.namespace)
-            and protocol in ("HTTP", "HTTPS") and _intersects(hostname, a.hostnames)]
+    mine = [
+        a
+        for a in attachments
+        if (a.section is None or a.section == name)
+        and (a.port is None or a.port == port)
+        and (allowed != "Same" or a.route.namespace == gateway.namespace)
+        and protocol in ("HTTP", "HTTPS")
+        and _intersects(hostname, a.hostnames)
+    ]
     route_names = [h for a in mine for h in a.hostnames if hostname is None or _intersects(hostname, (h,))]
     if hostname and not hostname.startswith("*."):
         names: tuple[str, ...] = (hostname,)
@@ -79,28 +90,59 @@ def _listener(gateway: K8sObject, position: int, spec: dict[str, Any], attachmen
     mode = get(spec, "tls", "mode") or "Terminate"
     tls = None
     if protocol == "HTTPS" or (protocol == "TLS" and mode == "Terminate"):
-        refs = tuple(_certificate(gateway, position, index, ref, secrets)
-                     for index, ref in enumerate(get(spec, "tls", "certificateRefs") or ()) if isinstance(ref, dict))
-        tls = TlsSettings(loc=loc, protocols=(), protocols_explicit=False,
-                          protocols_note="set by the Gateway implementation", cipher_spec=None, ciphers=(),
-                          ciphers_loc=None, alpn=("h2", "http/1.1"), alpn_explicit=False, alpn_loc=None,
-                          certificates=refs)
-    model.listeners.append(Listener(
-        loc=loc, resource=f"{gateway.resource} listener {name}", source_kind="gateway",
-        instance=gateway.resource, address="*", port=port, tls=tls, server_names=names,
-        http2=protocol in ("HTTP", "HTTPS"), http2_explicit=False, tls_expected=protocol in ("HTTPS", "TLS"),
-        routes=tuple(r for a in mine for r in a.routes),
-        codec=Protocol.TCP if protocol in ("TCP", "TLS", "UDP") else Protocol.AUTO))
+        refs = tuple(
+            _certificate(gateway, position, index, ref, secrets)
+            for index, ref in enumerate(get(spec, "tls", "certificateRefs") or ())
+            if isinstance(ref, dict)
+        )
+        tls = TlsSettings(
+            loc=loc,
+            protocols=(),
+            protocols_explicit=False,
+            protocols_note="set by the Gateway implementation",
+            cipher_spec=None,
+            ciphers=(),
+            ciphers_loc=None,
+            alpn=("h2", "http/1.1"),
+            alpn_explicit=False,
+            alpn_loc=None,
+            certificates=refs,
+        )
+    model.listeners.append(
+        Listener(
+            loc=loc,
+            resource=f"{gateway.resource} listener {name}",
+            source_kind="gateway",
+            instance=gateway.resource,
+            address="*",
+            port=port,
+            tls=tls,
+            server_names=names,
+            http2=protocol in ("HTTP", "HTTPS"),
+            http2_explicit=False,
+            tls_expected=protocol in ("HTTPS", "TLS"),
+            routes=tuple(r for a in mine for r in a.routes),
+            codec=Protocol.TCP if protocol in ("TCP", "TLS", "UDP") else Protocol.AUTO,
+        )
+    )
 
 
-def _certificate(gateway: K8sObject, position: int, number: int, ref: dict[str, Any],
-                 secrets: SecretStore) -> CertificateRef:
+def _certificate(
+    gateway: K8sObject, position: int, number: int, ref: dict[str, Any], secrets: SecretStore
+) -> CertificateRef:
     loc = gateway.at("spec", "listeners", position, "tls", "certificateRefs", number, "name")
     kind, group = ref.get("kind") or "Secret", ref.get("group") or ""
     name = str(ref.get("name") or "")
     if kind != "Secret" or group not in ("", "core"):
-        return CertificateRef(loc, name, None, RefStatus.EXTERNAL, RefStatus.EXTERNAL, origin=str(kind),
-                              note=f"a {kind} certificate reference is resolved by the Gateway implementation")
+        return CertificateRef(
+            loc,
+            name,
+            None,
+            RefStatus.EXTERNAL,
+            RefStatus.EXTERNAL,
+            origin=str(kind),
+            note=f"a {kind} certificate reference is resolved by the Gateway implementation",
+        )
     return secrets.reference(loc, str(ref.get("namespace") or gateway.namespace), name, gateway)
 
 
@@ -120,10 +162,13 @@ def _routes(route: K8sObject, index: Index) -> list[Route]:
         if not isinstance(rule, dict):
             continue
         filters: list[tuple[tuple[str | int, ...], Any]] = [
-            (("spec", "rules", i, "filters", k), f) for k, f in enumerate(rule.get("filters") or ())]
+            (("spec", "rules", i, "filters", k), f) for k, f in enumerate(rule.get("filters") or ())
+        ]
         for b, backend in enumerate(rule.get("backendRefs") or ()):
-            filters += [(("spec", "rules", i, "backendRefs", b, "filters", k), f)
-                        for k, f in enumerate(get(backend, "filters") or ())]
+            filters += [
+                (("spec", "rules", i, "backendRefs", b, "filters", k), f)
+                for k, f in enumerate(get(backend, "filters") or ())
+            ]
         backend = get(rule, "backendRefs", 0) or {}
         service, port = backend.get("name"), backend.get("port")
         upstream = f"{service}:{port}" if service else None
@@ -133,15 +178,23 @@ def _routes(route: K8sObject, index: Index) -> list[Route]:
             match_path = ("spec", "rules", i, "matches", j) if rule.get("matches") else ("spec", "rules", i)
             text, prefix = _match(match, is_grpc_route)
             strip, rewrite_loc = _rewrite(route, filters, prefix)
-            found.append(Route(
-                loc=route.at(*match_path), resource=f"{route.resource} rule {i + 1}", match=text,
-                match_prefix=prefix, is_grpc=is_grpc, upstream=upstream,
-                # GRPCRoute backends are spoken to in HTTP/2; for HTTPRoute the implementation picks
-                # the protocol from the Service port (appProtocol kubernetes.io/h2c, port name).
-                upstream_protocol=Protocol.GRPC if is_grpc_route else Protocol.AUTO,
-                strip_prefix=strip, rewrite_loc=rewrite_loc,
-                request_headers=_headers(route, filters, "RequestHeaderModifier", "requestHeaderModifier"),
-                response_headers=_headers(route, filters, "ResponseHeaderModifier", "responseHeaderModifier")))
+            found.append(
+                Route(
+                    loc=route.at(*match_path),
+                    resource=f"{route.resource} rule {i + 1}",
+                    match=text,
+                    match_prefix=prefix,
+                    is_grpc=is_grpc,
+                    upstream=upstream,
+                    # GRPCRoute backends are spoken to in HTTP/2; for HTTPRoute the implementation picks
+                    # the protocol from the Service port (appProtocol kubernetes.io/h2c, port name).
+                    upstream_protocol=Protocol.GRPC if is_grpc_route else Protocol.AUTO,
+                    strip_prefix=strip,
+                    rewrite_loc=rewrite_loc,
+                    request_headers=_headers(route, filters, "RequestHeaderModifier", "requestHeaderModifier"),
+                    response_headers=_headers(route, filters, "ResponseHeaderModifier", "responseHeaderModifier"),
+                )
+            )
     return found
 
 
@@ -157,8 +210,9 @@ def _match(match: Any, is_grpc_route: bool) -> tuple[str, str | None]:
     return (f"= {value}", None) if kind == "Exact" else (f"~ {value}", None)
 
 
-def _rewrite(route: K8sObject, filters: list[tuple[tuple[str | int, ...], Any]],
-             prefix: str | None) -> tuple[str | None, Location | None]:
+def _rewrite(
+    route: K8sObject, filters: list[tuple[tuple[str | int, ...], Any]], prefix: str | None
+) -> tuple[str | None, Location | None]:
     """URLRewrite ``ReplacePrefixMatch``: ``/prometheus`` -> ``/`` strips "/prometheus"."""
     for path, spec in filters:
         replacement = get(spec, "urlRewrite", "path", "replacePrefixMatch")
@@ -175,8 +229,9 @@ def _rewrite(route: K8sObject, filters: list[tuple[tuple[str | int, ...], Any]],
     return None, None
 
 
-def _headers(route: K8sObject, filters: list[tuple[tuple[str | int, ...], Any]], kind: str,
-             field: str) -> tuple[Header, ...]:
+def _headers(
+    route: K8sObject, filters: list[tuple[tuple[str | int, ...], Any]], kind: str, field: str
+) -> tuple[Header, ...]:
     headers = []
     for path, spec in filters:
         if get(spec, "type") != kind:
@@ -184,6 +239,11 @@ def _headers(route: K8sObject, filters: list[tuple[tuple[str | int, ...], Any]],
         for action in ("set", "add"):
             for k, header in enumerate(get(spec, field, action) or ()):
                 if isinstance(header, dict) and header.get("name"):
-                    headers.append(Header(str(header["name"]).lower(), str(header.get("value") or ""),
-                                          route.at(*path, field, action, k)))
+                    headers.append(
+                        Header(
+                            str(header["name"]).lower(),
+                            str(header.get("value") or ""),
+                            route.at(*path, field, action, k),
+                        )
+                    )
     return tuple(headers)

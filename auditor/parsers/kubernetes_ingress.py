@@ -56,8 +56,14 @@ def build(index: Index, secrets: SecretStore, model: Model) -> None:
         _listeners(ingress, index, secrets, settings, class_name, model)
 
 
-def _listeners(ingress: K8sObject, index: Index, secrets: SecretStore, settings: NginxSettings | None,
-               class_name: str | None, model: Model) -> None:
+def _listeners(
+    ingress: K8sObject,
+    index: Index,
+    secrets: SecretStore,
+    settings: NginxSettings | None,
+    class_name: str | None,
+    model: Model,
+) -> None:
     routes = _routes(ingress, index, settings is not None)
     instance = f"{'ingress-nginx' if settings else 'ingress'} class {class_name or '(none)'}"
     entries = [(p, e) for p, e in enumerate(ingress.spec.get("tls") or ()) if isinstance(e, dict)]
@@ -71,44 +77,89 @@ def _listeners(ingress: K8sObject, index: Index, secrets: SecretStore, settings:
         loc = ingress.at("spec", "tls", position)
         secret = entry.get("secretName")
         if isinstance(secret, str) and secret:
-            ref = secrets.reference(ingress.at("spec", "tls", position, "secretName"), ingress.namespace, secret,
-                                    ingress)
+            ref = secrets.reference(
+                ingress.at("spec", "tls", position, "secretName"), ingress.namespace, secret, ingress
+            )
         else:  # ingress-nginx serves its default certificate (a self-signed one unless configured)
-            ref = CertificateRef(loc, None, None, RefStatus.EXTERNAL, RefStatus.EXTERNAL, origin="Secret",
-                                 note="no secretName: the controller's default certificate is served")
+            ref = CertificateRef(
+                loc,
+                None,
+                None,
+                RefStatus.EXTERNAL,
+                RefStatus.EXTERNAL,
+                origin="Secret",
+                note="no secretName: the controller's default certificate is served",
+            )
         tls = _tls(loc, settings, ref)
-        model.listeners.append(Listener(
-            loc=loc, resource=f"{ingress.resource} {', '.join(hosts) or '*'}", source_kind="ingress",
-            instance=instance, address="*", port=443, tls=tls, server_names=hosts,
-            http2=bool(settings and settings.http2), http2_explicit=False,
-            http2_loc=settings.http2_loc if settings else None, tls_expected=True,
-            routes=tuple(r for host, r in routes if host in hosts)))
+        model.listeners.append(
+            Listener(
+                loc=loc,
+                resource=f"{ingress.resource} {', '.join(hosts) or '*'}",
+                source_kind="ingress",
+                instance=instance,
+                address="*",
+                port=443,
+                tls=tls,
+                server_names=hosts,
+                http2=bool(settings and settings.http2),
+                http2_explicit=False,
+                http2_loc=settings.http2_loc if settings else None,
+                tls_expected=True,
+                routes=tuple(r for host, r in routes if host in hosts),
+            )
+        )
     plain_hosts = tuple(dict.fromkeys(h for h, _ in routes if h not in covered and h))
     plain_routes = tuple(r for host, r in routes if host not in covered)
     if plain_routes:
-        model.listeners.append(Listener(
-            loc=ingress.at("spec", "rules") if "rules" in ingress.spec else ingress.at("spec"),
-            resource=f"{ingress.resource} {', '.join(plain_hosts) or '*'}", source_kind="ingress",
-            instance=instance, address="*", port=80, tls=None, server_names=plain_hosts,
-            # ingress-nginx listens on 80 without HTTP/2 (no h2c); other controllers: unknown.
-            http2=False, http2_explicit=False, codec=Protocol.HTTP1 if settings else Protocol.AUTO,
-            routes=plain_routes))
+        model.listeners.append(
+            Listener(
+                loc=ingress.at("spec", "rules") if "rules" in ingress.spec else ingress.at("spec"),
+                resource=f"{ingress.resource} {', '.join(plain_hosts) or '*'}",
+                source_kind="ingress",
+                instance=instance,
+                address="*",
+                port=80,
+                tls=None,
+                server_names=plain_hosts,
+                # ingress-nginx listens on 80 without HTTP/2 (no h2c); other controllers: unknown.
+                http2=False,
+                http2_explicit=False,
+                codec=Protocol.HTTP1 if settings else Protocol.AUTO,
+                routes=plain_routes,
+            )
+        )
 
 
 def _tls(loc: Location, settings: NginxSettings | None, ref: CertificateRef) -> TlsSettings:
     if settings is None:
-        return TlsSettings(loc=loc, protocols=(), protocols_explicit=False,
-                           protocols_note="set by an ingress controller confaudit does not model",
-                           cipher_spec=None, ciphers=(), ciphers_loc=None, alpn=(), alpn_explicit=False,
-                           alpn_loc=None, certificates=(ref,))
+        return TlsSettings(
+            loc=loc,
+            protocols=(),
+            protocols_explicit=False,
+            protocols_note="set by an ingress controller confaudit does not model",
+            cipher_spec=None,
+            ciphers=(),
+            ciphers_loc=None,
+            alpn=(),
+            alpn_explicit=False,
+            alpn_loc=None,
+            certificates=(ref,),
+        )
     spec = settings.ciphers or ingress_nginx_defaults().ssl_ciphers
     return TlsSettings(
-        loc=settings.protocols_loc or loc, protocols=settings.protocols,
-        protocols_explicit=settings.protocols_loc is not None, protocols_note=settings.protocols_note,
-        cipher_spec=settings.ciphers, ciphers=tlsinfo.expand_ciphers(spec), ciphers_loc=settings.ciphers_loc,
+        loc=settings.protocols_loc or loc,
+        protocols=settings.protocols,
+        protocols_explicit=settings.protocols_loc is not None,
+        protocols_note=settings.protocols_note,
+        cipher_spec=settings.ciphers,
+        ciphers=tlsinfo.expand_ciphers(spec),
+        ciphers_loc=settings.ciphers_loc,
         # nginx offers h2 in ALPN exactly when HTTP/2 is on (use-http2).
-        alpn=("h2", "http/1.1") if settings.http2 else ("http/1.1",), alpn_explicit=False,
-        alpn_loc=settings.http2_loc, certificates=(ref,))
+        alpn=("h2", "http/1.1") if settings.http2 else ("http/1.1",),
+        alpn_explicit=False,
+        alpn_loc=settings.http2_loc,
+        certificates=(ref,),
+    )
 
 
 # -- routes --------------------------------------------------------------------------------------
@@ -125,8 +176,11 @@ def _routes(ingress: K8sObject, index: Index, is_nginx: bool) -> list[tuple[str,
     regex = rewrite is not None or annotation("use-regex") == "true"
     backend_protocol = (annotation("backend-protocol") or "HTTP").upper()
     prefix_header = annotation("x-forwarded-prefix")
-    headers = (Header("x-forwarded-prefix", prefix_header, _annotation_loc(ingress, "x-forwarded-prefix")),) \
-        if prefix_header is not None else ()
+    headers = (
+        (Header("x-forwarded-prefix", prefix_header, _annotation_loc(ingress, "x-forwarded-prefix")),)
+        if prefix_header is not None
+        else ()
+    )
     cors = _cors(ingress, annotation)
     found: list[tuple[str, Route]] = []
 
@@ -134,25 +188,46 @@ def _routes(ingress: K8sObject, index: Index, is_nginx: bool) -> list[tuple[str,
         # networking.k8s.io/v1 names service.name and service.port; extensions/v1beta1 (Kubernetes
         # before 1.22, still in old repositories) serviceName and servicePort.
         service = get(backend, "service", "name") or get(backend, "serviceName")
-        port = (get(backend, "service", "port", "number") or get(backend, "service", "port", "name")
-                or get(backend, "servicePort"))
+        port = (
+            get(backend, "service", "port", "number")
+            or get(backend, "service", "port", "name")
+            or get(backend, "servicePort")
+        )
         upstream = f"{service}:{port}" if service else None
         is_grpc = backend_protocol in ("GRPC", "GRPCS") or grpc_backend(index, ingress.namespace, service, port)
         protocol = Protocol.GRPC if backend_protocol in ("GRPC", "GRPCS") else Protocol.HTTP1
         strip = _rewrite_strip(path, rewrite) if rewrite is not None else None
         literal = None if regex or path_type == "Exact" else path
-        found.append((host, Route(
-            loc=path_loc, resource=f"{ingress.resource} {host or '*'}{path}", match=path, match_prefix=literal,
-            is_grpc=is_grpc, upstream=upstream, upstream_protocol=protocol if is_nginx else Protocol.UNKNOWN,
-            strip_prefix=strip, rewrite_loc=_annotation_loc(ingress, "rewrite-target") if strip else None,
-            request_headers=headers, response_headers=cors)))
+        found.append(
+            (
+                host,
+                Route(
+                    loc=path_loc,
+                    resource=f"{ingress.resource} {host or '*'}{path}",
+                    match=path,
+                    match_prefix=literal,
+                    is_grpc=is_grpc,
+                    upstream=upstream,
+                    upstream_protocol=protocol if is_nginx else Protocol.UNKNOWN,
+                    strip_prefix=strip,
+                    rewrite_loc=_annotation_loc(ingress, "rewrite-target") if strip else None,
+                    request_headers=headers,
+                    response_headers=cors,
+                ),
+            )
+        )
 
     for i, rule in enumerate(ingress.spec.get("rules") or ()):
         host = str(get(rule, "host") or "")
         for j, item in enumerate(get(rule, "http", "paths") or ()):
             if isinstance(item, dict):
-                add(host, ingress.at("spec", "rules", i, "http", "paths", j), str(item.get("path") or "/"),
-                    str(item.get("pathType") or "ImplementationSpecific"), item.get("backend"))
+                add(
+                    host,
+                    ingress.at("spec", "rules", i, "http", "paths", j),
+                    str(item.get("path") or "/"),
+                    str(item.get("pathType") or "ImplementationSpecific"),
+                    item.get("backend"),
+                )
     key = "defaultBackend" if "defaultBackend" in ingress.spec else "backend"
     default = ingress.spec.get(key)
     if isinstance(default, dict):
@@ -173,8 +248,10 @@ def _cors(ingress: K8sObject, annotation: Callable[[str], str | None]) -> tuple[
     loc = _annotation_loc(ingress, where)
     # A single "*" makes ingress-nginx set $http_origin to "*" and answer with it verbatim.
     value = "*" if origin.strip() == "*" else origin
-    return (Header("access-control-allow-origin", value, loc),
-            Header("access-control-allow-credentials", credentials, loc))
+    return (
+        Header("access-control-allow-origin", value, loc),
+        Header("access-control-allow-credentials", credentials, loc),
+    )
 
 
 def grpc_backend(index: Index, namespace: str, service: Any, port: Any) -> bool:
@@ -211,7 +288,7 @@ def _rewrite_strip(path: str, target: str) -> str | None:
     wanted = int(match.group(1))
     literal = re.match(r"[^.^$*+?()\[\]{}|\\]*", path)
     prefix = literal.group(0) if literal else ""
-    rest = path[len(prefix):]
+    rest = path[len(prefix) :]
     groups = [m.start() for m in _GROUP.finditer(rest)]
     if len(groups) < wanted:
         return None
@@ -223,4 +300,3 @@ def _rewrite_strip(path: str, target: str) -> str | None:
         return None
     stripped = prefix.rstrip("/")
     return stripped or None
-

@@ -88,8 +88,10 @@ class Controllers:
             protocols_loc = configmap.at("data", "ssl-protocols")
         else:
             protocols = defaults.ssl_protocols
-            note = (f"ssl-protocols not set{where or ' (no controller ConfigMap in the tree)'}: ingress-nginx "
-                    f"default {' '.join(p.value for p in protocols)} assumed")
+            note = (
+                f"ssl-protocols not set{where or ' (no controller ConfigMap in the tree)'}: ingress-nginx "
+                f"default {' '.join(p.value for p in protocols)} assumed"
+            )
         ciphers = None
         annotation = ANNOTATION_PREFIX + "ssl-ciphers"
         if annotation in ingress.annotations:  # server-level override, per Ingress
@@ -100,8 +102,15 @@ class Controllers:
         if "use-http2" in data and configmap is not None:
             http2 = str(data["use-http2"]).strip().lower() == "true"
             http2_loc = configmap.at("data", "use-http2")
-        return NginxSettings(tuple(sorted(protocols, key=TlsVersion.ordered().index)), note, protocols_loc,
-                             ciphers, ciphers_loc, http2, http2_loc)
+        return NginxSettings(
+            tuple(sorted(protocols, key=TlsVersion.ordered().index)),
+            note,
+            protocols_loc,
+            ciphers,
+            ciphers_loc,
+            http2,
+            http2_loc,
+        )
 
 
 def ingress_class(ingress: K8sObject, index: Index) -> str | None:

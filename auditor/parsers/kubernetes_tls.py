@@ -52,14 +52,27 @@ class SecretStore:
             key = key_file.keys[0] if key_file is not None and key_file.keys else None
             cert_status = RefStatus.OK if bundle is not None else RefStatus.UNREADABLE
             key_status = RefStatus.OK if key is not None else RefStatus.UNREADABLE
-            return CertificateRef(loc, path, path, cert_status, key_status, bundle, key, origin="Secret",
-                                  note=f"defined at {secret.at('metadata', 'name')}", requested=requested)
+            return CertificateRef(
+                loc,
+                path,
+                path,
+                cert_status,
+                key_status,
+                bundle,
+                key,
+                origin="Secret",
+                note=f"defined at {secret.at('metadata', 'name')}",
+                requested=requested,
+            )
         note = self._creator(namespace, name, consumer, request)
         if note is not None:
-            return CertificateRef(loc, path, path, RefStatus.EXTERNAL, RefStatus.EXTERNAL, origin="Secret",
-                                  note=note, requested=requested)
-        note = (f"no Secret, cert-manager Certificate, SealedSecret or ExternalSecret named {name!r} in "
-                f"namespace {namespace} in the scanned tree")
+            return CertificateRef(
+                loc, path, path, RefStatus.EXTERNAL, RefStatus.EXTERNAL, origin="Secret", note=note, requested=requested
+            )
+        note = (
+            f"no Secret, cert-manager Certificate, SealedSecret or ExternalSecret named {name!r} in "
+            f"namespace {namespace} in the scanned tree"
+        )
         # The key lives in the same Secret: one finding for the missing Secret is enough.
         return CertificateRef(loc, path, path, RefStatus.MISSING, RefStatus.EXTERNAL, origin="Secret", note=note)
 
@@ -109,8 +122,9 @@ class SecretStore:
         if raw is None:
             loc = secret.at("data") if "data" in data else secret.at("metadata", "name")
             return CertFile(problems=[Problem("parse-error", loc, label, f"TLS Secret has no {item}")])
-        return _relocate(parse_bytes(raw, secret.doc.file, loc.line or 1, label), loc,
-                         f"{secret.doc.file} ({secret.resource})")
+        return _relocate(
+            parse_bytes(raw, secret.doc.file, loc.line or 1, label), loc, f"{secret.doc.file} ({secret.resource})"
+        )
 
     def populate(self, model: Model) -> None:
         for cert_file, key_file in self._parsed.values():
@@ -126,8 +140,11 @@ class SecretStore:
 def _relocate(parsed: CertFile, loc: Location, path: str) -> CertFile:
     certs = tuple(dataclasses.replace(c, loc=loc) for c in parsed.bundle.certificates) if parsed.bundle else ()
     bundle = dataclasses.replace(parsed.bundle, loc=loc, path=path, certificates=certs) if parsed.bundle else None
-    return CertFile(bundle, [dataclasses.replace(k, loc=loc) for k in parsed.keys],
-                    [dataclasses.replace(p, loc=loc) for p in parsed.problems])
+    return CertFile(
+        bundle,
+        [dataclasses.replace(k, loc=loc) for k in parsed.keys],
+        [dataclasses.replace(p, loc=loc) for p in parsed.problems],
+    )
 
 
 def _request(certificate: K8sObject) -> CertificateRequest:
@@ -136,9 +153,12 @@ def _request(certificate: K8sObject) -> CertificateRequest:
     common_name = spec.get("commonName")
     if isinstance(common_name, str) and common_name and common_name not in names:
         names.append(common_name)  # cert-manager copies commonName into the SANs
-    return CertificateRequest(certificate.at("spec", "dnsNames") if "dnsNames" in spec else certificate.at("spec"),
-                              f"cert-manager {certificate.resource}", tuple(names),
-                              tuple(str(a) for a in spec.get("ipAddresses") or ()))
+    return CertificateRequest(
+        certificate.at("spec", "dnsNames") if "dnsNames" in spec else certificate.at("spec"),
+        f"cert-manager {certificate.resource}",
+        tuple(names),
+        tuple(str(a) for a in spec.get("ipAddresses") or ()),
+    )
 
 
 def leaf_of(ref: CertificateRef) -> Certificate | None:

@@ -89,7 +89,8 @@ def _workload(obj: K8sObject, services: _Selectors, budgets: _Selectors, managed
         if isinstance(item, dict)
     )
     runs_to_completion = obj.kind in ("Job", "CronJob") or (
-        obj.kind == "Pod" and pod.get("restartPolicy") in ("Never", "OnFailure"))
+        obj.kind == "Pod" and pod.get("restartPolicy") in ("Never", "OnFailure")
+    )
     return Workload(
         loc=obj.at("metadata", "name"),
         resource=obj.resource,
@@ -238,5 +239,12 @@ def _probe(obj: K8sObject, path: tuple[str | int, ...], spec: Any, named_ports: 
         return None
     values = {key: as_int(spec.get(key)) for key in _PROBE_DEFAULTS}
     number = {key: value if value is not None else _PROBE_DEFAULTS[key] for key, value in values.items()}
-    return Probe(obj.at(*path), kind, target, number["periodSeconds"], number["failureThreshold"],
-                 number["initialDelaySeconds"], number["timeoutSeconds"])
+    return Probe(
+        obj.at(*path),
+        kind,
+        target,
+        number["periodSeconds"],
+        number["failureThreshold"],
+        number["initialDelaySeconds"],
+        number["timeoutSeconds"],
+    )

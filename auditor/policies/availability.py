@@ -34,11 +34,16 @@ def _takes_all_down(workload: Workload) -> str | None:
 )
 def rollout_max_unavailable_all(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for workload in model.serving_workloads():
+        if not workload.receives_traffic:
+            continue
         if workload.strategy == "Recreate":
             if workload.replicas is not None and workload.replicas > 1:
-                yield ctx.finding(workload, f"{workload.resource} uses the Recreate strategy with "
-                                  f"{workload.replicas} replicas: every rollout stops all of them first",
-                                  loc=workload.strategy_loc)
+                yield ctx.finding(
+                    workload,
+                    f"{workload.resource} uses the Recreate strategy with "
+                    f"{workload.replicas} replicas: every rollout stops all of them first",
+                    loc=workload.strategy_loc,
+                )
             continue
         reason = _takes_all_down(workload)
         if reason is not None:
@@ -63,11 +68,14 @@ def probe_liveness_equals_readiness(model: Model, ctx: RuleContext) -> Iterator[
             if live is None or ready is None:
                 continue
             same = (live.kind, live.target, live.period_seconds, live.failure_threshold, live.timeout_seconds)
-            if same == (ready.kind, ready.target, ready.period_seconds, ready.failure_threshold,
-                        ready.timeout_seconds):
-                yield ctx.finding(container, f"container {container.name!r}: liveness and readiness both probe "
-                                  f"{live.kind} {live.target} every {live.period_seconds} s, failing after "
-                                  f"{live.failure_threshold}", loc=live.loc)
+            if same == (ready.kind, ready.target, ready.period_seconds, ready.failure_threshold, ready.timeout_seconds):
+                yield ctx.finding(
+                    container,
+                    f"container {container.name!r}: liveness and readiness both probe "
+                    f"{live.kind} {live.target} every {live.period_seconds} s, failing after "
+                    f"{live.failure_threshold}",
+                    loc=live.loc,
+                )
 
 
 @rule(
@@ -84,7 +92,8 @@ def pdb_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for workload in model.serving_workloads():
         if workload.kind == "DaemonSet" or workload.replicas is None or workload.replicas < 2:
             continue
-        serving = workload.selected_by_service or any(c.ports for c in workload.containers)
-        if serving and workload.namespace_managed and not workload.has_disruption_budget:
-            yield ctx.finding(workload, f"{workload.resource} runs {workload.replicas} replicas and no "
-                              "PodDisruptionBudget selects its pods")
+        if workload.receives_traffic and workload.namespace_managed and not workload.has_disruption_budget:
+            yield ctx.finding(
+                workload,
+                f"{workload.resource} runs {workload.replicas} replicas and no PodDisruptionBudget selects its pods",
+            )

@@ -65,24 +65,32 @@ def _analyse(shell: str, script: str) -> ShellWrapper:
     if last and last[0] == "exec" and any(not _is_redirect(word) for word in last[1:]):
         return ShellWrapper(shell, script, False, "the script ends in exec")
     if not last or last_joined_by == "|" or trailing == "&" or "(" in last:
-        return ShellWrapper(shell, script, True, f"its last command, {shown!r}, runs in a pipeline, subshell or "
-                            "the background")
+        return ShellWrapper(
+            shell, script, True, f"its last command, {shown!r}, runs in a pipeline, subshell or the background"
+        )
     if last[0] in _BUILTINS:
-        return ShellWrapper(shell, script, True, f"its last command, {shown!r}, is a shell builtin, so the shell "
-                            "itself keeps running")
+        return ShellWrapper(
+            shell, script, True, f"its last command, {shown!r}, is a shell builtin, so the shell itself keeps running"
+        )
     if shell in policy.exec_last_command:
         return ShellWrapper(shell, script, False, f"{shell} execs the last command")
     simple = len(commands) == 1 and not any(_is_redirect(w) for w in last)
     if simple and shell in policy.exec_single_command:
         return ShellWrapper(shell, script, False, f"{shell} execs a lone simple command")
     if simple:
-        return ShellWrapper(shell, script, True, f"{shell} (dash on Debian and Ubuntu images) runs {shown!r} as a "
-                            "child instead of exec-ing it")
+        return ShellWrapper(
+            shell,
+            script,
+            True,
+            f"{shell} (dash on Debian and Ubuntu images) runs {shown!r} as a child instead of exec-ing it",
+        )
     if len(commands) == 1:
-        return ShellWrapper(shell, script, True, f"{shown!r} has a redirection, so {shell} forks it instead of "
-                            "exec-ing it")
-    return ShellWrapper(shell, script, True, f"its last command, {shown!r}, is not started with exec "
-                        f"(dash and bash before 5.1 fork it)")
+        return ShellWrapper(
+            shell, script, True, f"{shown!r} has a redirection, so {shell} forks it instead of exec-ing it"
+        )
+    return ShellWrapper(
+        shell, script, True, f"its last command, {shown!r}, is not started with exec (dash and bash before 5.1 fork it)"
+    )
 
 
 def _commands(script: str) -> tuple[list[list[str]], str | None, str | None] | None:

@@ -31,14 +31,20 @@ from auditor.policies.shell import shell_wrapper
 def shutdown_no_prestop(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for workload, container in model.serving_containers():
         if container.pre_stop_kind is None:
-            yield ctx.finding(container, f"container {container.name!r} of {workload.resource} receives traffic "
-                              "but has no preStop hook")
+            yield ctx.finding(
+                container,
+                f"container {container.name!r} of {workload.resource} receives traffic but has no preStop hook",
+            )
         elif container.pre_stop_kind == "tcpSocket":
-            yield ctx.finding(container, f"container {container.name!r} has a tcpSocket preStop hook, which "
-                              "Kubernetes does not run", loc=container.pre_stop_loc)
+            yield ctx.finding(
+                container,
+                f"container {container.name!r} has a tcpSocket preStop hook, which Kubernetes does not run",
+                loc=container.pre_stop_loc,
+            )
         elif container.pre_stop_seconds == 0:
-            yield ctx.finding(container, f"container {container.name!r} preStop hook sleeps 0 s",
-                              loc=container.pre_stop_loc)
+            yield ctx.finding(
+                container, f"container {container.name!r} preStop hook sleeps 0 s", loc=container.pre_stop_loc
+            )
 
 
 @rule(
@@ -59,24 +65,30 @@ def shutdown_grace_too_short(model: Model, ctx: RuleContext) -> Iterator[Finding
         grace = workload.termination_grace_seconds if explicit else policy.default_grace_seconds
         where = "" if explicit else " (the default)"
         if grace == 0:
-            yield ctx.finding(workload, "terminationGracePeriodSeconds is 0: containers are killed without "
-                              "SIGTERM handling", loc=workload.termination_grace_loc)
+            yield ctx.finding(
+                workload,
+                "terminationGracePeriodSeconds is 0: containers are killed without SIGTERM handling",
+                loc=workload.termination_grace_loc,
+            )
             continue
         for container in workload.containers:
             delay = container.pre_stop_seconds
             if delay is not None and grace is not None and grace <= delay + policy.grace_margin_seconds:
                 left = max(grace - delay, 0)
-                yield ctx.finding(workload, f"terminationGracePeriodSeconds {grace}{where} leaves {left:g} s after "
-                                  f"the {delay:g} s preStop delay of container {container.name!r} before SIGKILL "
-                                  f"(needs more than {policy.grace_margin_seconds} s)",
-                                  loc=workload.termination_grace_loc or container.pre_stop_loc)
+                yield ctx.finding(
+                    workload,
+                    f"terminationGracePeriodSeconds {grace}{where} leaves {left:g} s after "
+                    f"the {delay:g} s preStop delay of container {container.name!r} before SIGKILL "
+                    f"(needs more than {policy.grace_margin_seconds} s)",
+                    loc=workload.termination_grace_loc or container.pre_stop_loc,
+                )
 
 
 @rule(
     id="shutdown-shell-pid1",
     severity=Severity.HIGH,
     title="Container command is a shell wrapper that keeps SIGTERM from the application",
-    rationale="With `command: [sh, -c, \"node server.js\"]` the shell is PID 1. PID 1 has no default "
+    rationale='With `command: [sh, -c, "node server.js"]` the shell is PID 1. PID 1 has no default '
     "signal handlers, so the shell ignores SIGTERM and does not forward it; the application never "
     "starts its graceful shutdown and is SIGKILLed when the grace period ends. dash (/bin/sh on "
     "Debian and Ubuntu) forks even a single command; bash execs a lone simple command but forks a "
@@ -91,9 +103,12 @@ def shutdown_shell_pid1(model: Model, ctx: RuleContext) -> Iterator[Finding]:
                 continue  # the image's entrypoint decides, and it is not in the manifest
             wrapper = shell_wrapper((*container.command, *container.args))
             if wrapper is not None and wrapper.keeps_pid1:
-                yield ctx.finding(container, f"container {container.name!r} runs `{wrapper.shell} -c` as PID 1: "
-                                  f"{wrapper.reason}, so SIGTERM never reaches the application",
-                                  loc=container.command_loc)
+                yield ctx.finding(
+                    container,
+                    f"container {container.name!r} runs `{wrapper.shell} -c` as PID 1: "
+                    f"{wrapper.reason}, so SIGTERM never reaches the application",
+                    loc=container.command_loc,
+                )
 
 
 @rule(
@@ -109,5 +124,7 @@ def shutdown_shell_pid1(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 def shutdown_no_readiness(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for workload, container in model.serving_containers():
         if container.readiness is None:
-            yield ctx.finding(container, f"container {container.name!r} of {workload.resource} receives traffic "
-                              "but has no readinessProbe")
+            yield ctx.finding(
+                container,
+                f"container {container.name!r} of {workload.resource} receives traffic but has no readinessProbe",
+            )

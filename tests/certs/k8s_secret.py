@@ -16,8 +16,14 @@ from pathlib import Path
 
 
 def manifest(name: str, namespace: str, cert: bytes, key: bytes, string_data: bool = False) -> str:
-    lines = ["apiVersion: v1", "kind: Secret", "metadata:", f"  name: {name}", f"  namespace: {namespace}",
-             "type: kubernetes.io/tls"]
+    lines = [
+        "apiVersion: v1",
+        "kind: Secret",
+        "metadata:",
+        f"  name: {name}",
+        f"  namespace: {namespace}",
+        "type: kubernetes.io/tls",
+    ]
     if string_data:
         lines.append("stringData:")
         for item, pem in (("tls.crt", cert), ("tls.key", key)):
@@ -38,8 +44,7 @@ def main() -> None:
     parser.add_argument("key", type=Path)
     parser.add_argument("--string-data", action="store_true")
     args = parser.parse_args()
-    print(manifest(args.name, args.namespace, args.cert.read_bytes(), args.key.read_bytes(), args.string_data),
-          end="")
+    print(manifest(args.name, args.namespace, args.cert.read_bytes(), args.key.read_bytes(), args.string_data), end="")
 
 
 if __name__ == "__main__":

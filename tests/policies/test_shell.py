@@ -78,13 +78,16 @@ def test_sh_is_analysed_as_dash() -> None:
     assert "dash" in verdict.reason
 
 
-@pytest.mark.parametrize("argv", [
-    ("tini", "--", "sh", "-c", "node server.js"),
-    ("/usr/bin/dumb-init", "sh", "-c", "node server.js"),
-    ("node", "server.js"),
-    ("sh", "/docker-entrypoint.sh"),
-    ("sh", "--login"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("tini", "--", "sh", "-c", "node server.js"),
+        ("/usr/bin/dumb-init", "sh", "-c", "node server.js"),
+        ("node", "server.js"),
+        ("sh", "/docker-entrypoint.sh"),
+        ("sh", "--login"),
+    ],
+)
 def test_not_a_shell_wrapper(argv: tuple[str, ...]) -> None:
     assert shell_wrapper(argv) is None
 

@@ -61,7 +61,11 @@ def test_ingress_listeners_routes_and_annotations() -> None:
     assert "ingress-nginx default TLSv1.2 TLSv1.3 assumed" in tls.tls.protocols_note
     (ref,) = tls.tls.certificates
     assert (ref.origin, ref.cert_path, ref.cert_status, ref.loc) == (
-        "Secret", "shop/shop-tls", RefStatus.MISSING, Location("shop.yaml", 80))
+        "Secret",
+        "shop/shop-tls",
+        RefStatus.MISSING,
+        Location("shop.yaml", 80),
+    )
     (route,) = tls.routes
     assert (route.match, route.match_prefix, route.strip_prefix) == ("/shop/(.*)", None, "/shop")
     assert route.rewrite_loc == Location("shop.yaml", 74)
@@ -105,15 +109,18 @@ def test_documents_from_elsewhere_keep_their_offset_and_note() -> None:
     assert all("(rendered by helm; line approximate)" in listener.resource for listener in result.listeners)
 
 
-@pytest.mark.parametrize(("path", "target", "stripped"), [
-    ("/api(/|$)(.*)", "/$2", "/api"),
-    ("/something/(.*)", "/$1", "/something"),
-    ("/grafana(/.*)", "$1", "/grafana"),
-    ("/api(/|$)(.*)", "/$1", None),  # group 1 is the slash, not the rest
-    ("/api/(.*)", "/v2/$1", None),  # replaced, not stripped
-    ("/(.*)", "/$1", None),
-    ("/app", "/", None),  # every request becomes "/"
-])
+@pytest.mark.parametrize(
+    ("path", "target", "stripped"),
+    [
+        ("/api(/|$)(.*)", "/$2", "/api"),
+        ("/something/(.*)", "/$1", "/something"),
+        ("/grafana(/.*)", "$1", "/grafana"),
+        ("/api(/|$)(.*)", "/$1", None),  # group 1 is the slash, not the rest
+        ("/api/(.*)", "/v2/$1", None),  # replaced, not stripped
+        ("/(.*)", "/$1", None),
+        ("/app", "/", None),  # every request becomes "/"
+    ],
+)
 def test_rewrite_target_strip(path: str, target: str, stripped: str | None) -> None:
     assert _rewrite_strip(path, target) == stripped
 
@@ -123,13 +130,16 @@ def test_rewrite_target_strip(path: str, target: str, stripped: str | None) -> N
 HOSTILE = HERE / "hostile"
 
 
-@pytest.mark.parametrize(("name", "line", "words"), [
-    ("billion-laughs.yaml", 2, "alias bomb"),
-    ("nested-300.yaml", 2, "deeper than 200"),
-    ("deep.yaml", 2, "maximum nesting depth"),
-    ("tabs.yaml", 4, "tabs are not allowed"),
-    ("binary.yaml", 1, "binary file"),
-])
+@pytest.mark.parametrize(
+    ("name", "line", "words"),
+    [
+        ("billion-laughs.yaml", 2, "alias bomb"),
+        ("nested-300.yaml", 2, "deeper than 200"),
+        ("deep.yaml", 2, "maximum nesting depth"),
+        ("tabs.yaml", 4, "tabs are not allowed"),
+        ("binary.yaml", 1, "binary file"),
+    ],
+)
 def test_hostile_yaml_is_a_parse_error_with_a_line(name: str, line: int, words: str) -> None:
     started = time.perf_counter()
     result = audit([HOSTILE / name], AuditOptions(now=NOW, strict=True))
