@@ -14,7 +14,8 @@ ingress-nginx annotations that change what reaches the backend
   (default true): ingress-nginx then answers ``Access-Control-Allow-Origin: *`` with credentials.
 
 Ingresses of other controllers keep their hosts, certificates and routes, but no TLS protocol or
-ALPN facts: those belong to a controller we do not model.
+cipher facts: those belong to a controller we do not model. They are assumed to offer h2 (Traefik,
+Contour, HAProxy, cloud load balancers all do), so no ALPN or HTTP/2 finding is guessed for them.
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ def _listeners(
                 port=80,
                 tls=None,
                 server_names=plain_hosts,
-                # ingress-nginx listens on 80 without HTTP/2 (no h2c); other controllers: unknown.
-                http2=False,
+                # ingress-nginx listens on 80 without HTTP/2 (no h2c); other controllers are not
+                # modelled, and are not reported for it.
+                http2=settings is None,
                 http2_explicit=False,
                 codec=Protocol.HTTP1 if settings else Protocol.AUTO,
                 routes=plain_routes,
@@ -140,7 +142,7 @@ def _tls(loc: Location, settings: NginxSettings | None, ref: CertificateRef) -> 
             cipher_spec=None,
             ciphers=(),
             ciphers_loc=None,
-            alpn=(),
+            alpn=("h2", "http/1.1"),
             alpn_explicit=False,
             alpn_loc=None,
             certificates=(ref,),
