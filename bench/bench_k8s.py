@@ -17,7 +17,7 @@ bench/out/, then runs, each in a child process and one after the other:
 For each: wall time, CPU time (user+sys of the process and its workers: CPU/wall above 1 means
 more than one core was busy), the peak RSS of the largest process, and the peak of the summed RSS of
 the whole process tree (sampled every 20 ms from /proc). The best of ``--runs`` runs is reported,
-as the machine is shared.
+as the machine is shared (the tools' runs are interleaved; the median is shown too).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -149,15 +150,19 @@ def main() -> None:
             [str(checkov), "-d", str(tree / "k8s"), "--framework", "kubernetes", "--quiet", "--compact", "-o", "json"],
             {},
         )
-    results: dict[str, Run] = {}
-    for name, (argv, env) in tools.items():
-        results[name] = best([measure(name, argv, env) for _ in range(1 if name == "checkov" else args.runs)])
+    runs: dict[str, list[Run]] = {name: [] for name in tools}
+    for number in range(args.runs):  # interleaved, so a busy moment of the machine hits every tool
+        for name, (argv, env) in tools.items():
+            if name != "checkov" or number == 0:
+                runs[name].append(measure(name, argv, env))
+    results = {name: best(items) for name, items in runs.items()}
 
-    print(f"{'tool':<15}{'wall s':>9}{'cpu s':>9}{'cpu/wall':>10}{'max RSS MiB':>13}{'tree RSS MiB':>14}")
-    for run in results.values():
+    print(f"{'tool':<15}{'wall s':>9}{'median':>9}{'cpu s':>9}{'cpu/wall':>10}{'max RSS MiB':>13}{'tree RSS MiB':>14}")
+    for name, run in results.items():
+        median = statistics.median(r.wall for r in runs[name])
         print(
-            f"{run.name:<15}{run.wall:>9.2f}{run.cpu:>9.2f}{run.cpu / run.wall:>10.2f}{run.max_rss_mib:>13.0f}"
-            f"{run.tree_rss_mib:>14.0f}"
+            f"{run.name:<15}{run.wall:>9.2f}{median:>9.2f}{run.cpu:>9.2f}{run.cpu / run.wall:>10.2f}"
+            f"{run.max_rss_mib:>13.0f}{run.tree_rss_mib:>14.0f}"
         )
     ours, loader = results["confaudit"], results["yaml-c-loader"]
     report = json.loads(ours.output)
