@@ -15,8 +15,8 @@ bench/out/, then runs, each in a child process and one after the other:
   bench/out/checkov-venv/bin/pip install checkov``).
 
 For each: wall time, CPU time (user+sys of the process and its workers: CPU/wall above 1 means
-more than one core was busy), the peak RSS of the largest process, and the peak of the summed RSS of
-the whole process tree (sampled every 20 ms from /proc). The best of ``--runs`` runs is reported,
+more than one core was busy), and, sampled every 20 ms from /proc, the peak RSS of the largest
+process and the peak of the summed RSS of the whole process tree. The best of ``--runs`` runs is reported,
 as the machine is shared (the tools' runs are interleaved; the median is shown too).
 """
 
@@ -75,23 +75,24 @@ def generate(docs: int, regen: bool) -> Path:
     return tree
 
 
-def _tree_rss(pid: int) -> int:
-    """Summed RSS in kB of ``pid`` and its descendants."""
-    total, stack = 0, [pid]
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """(summed RSS, largest single RSS) in kB of ``pid`` and its descendants."""
+    total, largest, stack = 0, 0, [pid]
     while stack:
         current = stack.pop()
         try:
             with open(f"/proc/{current}/status") as status:
                 for line in status:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        rss = int(line.split()[1])
+                        total, largest = total + rss, max(largest, rss)
                         break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack.extend(int(c) for c in children.read().split())
         except (OSError, ValueError):
             continue
-    return total
+    return total, largest
 
 
 def measure(name: str, argv: list[str], env: dict[str, str] | None = None) -> Run:
@@ -99,23 +100,26 @@ def measure(name: str, argv: list[str], env: dict[str, str] | None = None) -> Ru
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, env={**os.environ, **(env or {})}
     )
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(process.pid))
+            total, largest = _tree_rss(process.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)  # usage includes the reaped worker processes
+    # CPU time from wait4 includes the reaped worker processes. Its ru_maxrss is not used: a child
+    # inherits the high-water mark of the (forked) parent, so RSS is sampled from /proc instead.
+    _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return Run(name, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0] / 1024, output)
+    return Run(name, wall, usage.ru_utime + usage.ru_stime, peak[1] / 1024, peak[0] / 1024, output)
 
 
 def best(runs: list[Run]) -> Run:

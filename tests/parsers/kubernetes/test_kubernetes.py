@@ -11,7 +11,7 @@ import pytest
 from auditor.api import AuditOptions, audit
 from auditor.discover import Kind, SourceFile
 from auditor.model import Location, Model, Protocol, RefStatus
-from auditor.parsers import kubernetes, yamlfiles
+from auditor.parsers import kubernetes, yamlfiles, yamlpool
 from auditor.parsers.base import CertStore, ParseContext
 from auditor.parsers.kubernetes_ingress import _rewrite_strip
 from tests.conftest import NOW
@@ -185,10 +185,10 @@ def test_documents_before_a_syntax_error_are_kept() -> None:
 
 def test_parallel_loading_gives_the_sequential_result(monkeypatch: pytest.MonkeyPatch) -> None:
     files = [SourceFile(p, p.name, Kind.YAML) for p in sorted(HERE.glob("*.*"))] * 80
-    sequential = [(item.rel, [d.data for d in item.documents], item.problems) for item in yamlfiles.load_files(files)]
-    monkeypatch.setattr(yamlfiles, "PARALLEL_MIN_BYTES", 0)
-    assert yamlfiles._worker_count(files) > 1 or pytest.skip("one CPU: no worker pool")
-    parallel = [(item.rel, [d.data for d in item.documents], item.problems) for item in yamlfiles.load_files(files)]
+    sequential = [(item.rel, [d.data for d in item.documents], item.problems) for item in yamlpool.load_files(files)]
+    monkeypatch.setattr(yamlpool, "PARALLEL_MIN_BYTES", 0)
+    assert yamlpool._worker_count(files) > 1 or pytest.skip("one CPU: no worker pool")
+    parallel = [(item.rel, [d.data for d in item.documents], item.problems) for item in yamlpool.load_files(files)]
     assert parallel == sequential
 
 
