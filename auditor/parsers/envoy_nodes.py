@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from auditor.model import Location, Model, Problem, Upstream
 from auditor.parsers.base import ParseContext, map_absolute
 
@@ -26,50 +24,23 @@ if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document
 
 
-def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == step:
-                return value  # type: ignore[no-any-return]
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-        return node.value[step]  # type: ignore[no-any-return]
-    return None
-
-
 class Node:
-    """A value of an Envoy document, its key path, and (found lazily, from its parent's) the YAML
-    node that gives its line."""
+    """A value of an Envoy document and its key path, which gives its line (``Document.line``)."""
 
-    __slots__ = ("_parent", "_yaml", "doc", "path", "value")
+    __slots__ = ("_parent", "doc", "path", "value")
 
     def __init__(self, doc: Document, path: tuple[str | int, ...], value: Any, parent: Node | None = None) -> None:
         self.doc = doc
         self.path = path
         self.value = value
         self._parent = parent
-        self._yaml: yaml.Node | None = None
 
     def __repr__(self) -> str:
         return f"Node({self.doc.file}, {self.path!r})"
 
     @property
-    def yaml_node(self) -> yaml.Node:
-        if self._yaml is None:
-            if self._parent is not None and self.path[:-1] == self._parent.path:
-                base, steps = self._parent.yaml_node, self.path[-1:]
-            else:
-                base, steps = self.doc.node, self.path
-            for step in steps:
-                child = _child(base, step)
-                if child is None:
-                    break
-                base = child
-            self._yaml = base
-        return self._yaml
-
-    @property
     def loc(self) -> Location:
-        return Location(self.doc.file, self.yaml_node.start_mark.line + 1 + self.doc.line_offset)
+        return Location(self.doc.file, self.doc.line(*self.path))
 
     @property
     def file(self) -> str:

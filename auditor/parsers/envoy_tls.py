@@ -200,7 +200,9 @@ def _inline(node: Node, is_base64: bool, inst: Instance, what: str) -> CertFile:
     scalar starts on the next line); base64 ``inline_bytes`` keep the line of the field."""
     text = str(node.value)
     first_line = node.loc.line or 1
-    style = getattr(node.yaml_node, "style", None)
+    # A multi-line PEM in YAML is a block scalar (``inline_string: |``) whose text starts on the
+    # line after its key; in JSON it is one quoted line.
+    is_block = not node.file.endswith(".json") and "\n" in text.strip()
     if is_base64:
         try:
             data = base64.b64decode(text, validate=False)
@@ -208,7 +210,7 @@ def _inline(node: Node, is_base64: bool, inst: Instance, what: str) -> CertFile:
             data = b""
     else:
         data = text.encode()
-        if style in ("|", ">"):
+        if is_block:
             first_line += 1
     result = parse_bytes(data, node.file, first_line, resource=f"{node.file} (inline {what})")
     if result.bundle is not None:

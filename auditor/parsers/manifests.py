@@ -126,7 +126,7 @@ class _Scan:
                     releases.append(release)
                 for directory in resolution.directories:
                     documents = self._directory(directory, app)
-                    self.emit(documents, app.label, approximate=False)
+                    self.emit(documents, app.label)
                     found.extend(self.new_apps(documents))
             for rendered in helm.render_all(releases, self.settings, self.ctx.root, self.ctx.workers):
                 self.rendered += 1
@@ -155,13 +155,15 @@ class _Scan:
         self.model.suppressions.extend(rendered.suppressions)
         self.model.files |= rendered.files
         self.model.files.add(self.ctx.rel(rendered.release.chart / "Chart.yaml"))
-        self.emit(rendered.documents, rendered.release.label, approximate=True)
+        self.emit(rendered.documents, rendered.release.label)
 
-    def emit(self, documents: list[Document], label: str, approximate: bool) -> None:
+    def emit(self, documents: list[Document], label: str) -> None:
+        """Parse documents an Application or chart produced; their labels name it. (Rendered
+        documents carry helm's "line approximate" note themselves, via Document.source_note.)"""
         if not documents:
             return
         produced = yamlfiles.route(documents, self.ctx, skip=_SKIP)
-        relabel(produced, f" [{label}{', line approximate' if approximate else ''}]")
+        relabel(produced, f" [{label}]")
         self.model.extend(produced)
 
 

@@ -9,9 +9,10 @@ reports; an alias bomb or a monster file is refused instead of exhausting memory
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from auditor.discover import SourceFile
 from auditor.model import Location, Model, Problem, Suppression
 from auditor.parsers.base import ParseContext
 from auditor.suppress import scan_text
-from auditor.yamlload import YamlTooLarge, compose_all, nodes_to_python
+from auditor.yamlload import MAX_NODES, LineTree, YamlTooLarge, compose_all, nodes_to_python_with_lines
 
 MAX_YAML_BYTES = 16 * 1024 * 1024
 
@@ -31,29 +32,31 @@ HANDLERS: dict[str, str] = {
     "envoy": "auditor.parsers.envoy",
     "argocd": "auditor.parsers.argocd",
 }
-# Argo CD kinds that describe what to deploy (routed to "argocd"); other argoproj.io kinds, such
-# as Argo Rollouts' Rollout, are workloads and stay with the Kubernetes parser.
-ARGOCD_KINDS = frozenset({"Application", "ApplicationSet", "AppProject"})
 
 
 @dataclass(slots=True)
 class Document:
-    """One YAML document (or JSON file) with its node tree for line numbers."""
+    """One YAML document (or JSON file) with the lines of its values.
+
+    Lines come from ``lines`` (a ``yamlload.LineTree``, what ``load_text`` produces: small and
+    picklable) or, for documents built elsewhere from a composed ``node``, from the node's marks.
+    """
 
     file: str  # relative to the scan root
     index: int  # position in a multi-document file
-    node: yaml.Node
+    node: yaml.Node | None
     data: Any
     line_offset: int = 0  # added to node lines (documents cut out of a larger text, e.g. helm output)
     source_note: str | None = None  # e.g. "rendered by helm; line approximate"
     extra: dict[str, Any] = field(default_factory=dict)  # per-format context (helm release, Argo app...)
+    lines: LineTree = None
     # For text that is not the file itself (helm output): 0-based line in the loaded text -> 1-based
     # line in ``file``. Lines past its end map to its last entry.
     line_map: tuple[int, ...] | None = None
 
     @property
     def loc(self) -> Location:
-        return Location(self.file, self._file_line(self.node.start_mark.line))
+        return Location(self.file, self.line())
 
     def _file_line(self, text_line: int) -> int:
         if self.line_map:
@@ -61,28 +64,92 @@ class Document:
         return text_line + 1 + self.line_offset
 
     def line(self, *path: str | int) -> int:
-        """1-based line of the value at ``path`` (keys and list indexes); the closest parent's
-        line when the path does not exist."""
-        node = self.node
+        """1-based line where the value at ``path`` (keys and list indexes) is written: its key's
+        line for a mapping entry (``spec:``, not the first line inside it), its own for a list item;
+        the closest parent's line when the path does not exist."""
+        if self.lines is None and self.node is not None:
+            return self._file_line(_node_line(self.node, path))
+        tree = self.lines
         for step in path:
-            child = _child(node, step)
+            child = _line_child(tree, step)
             if child is None:
                 break
-            node = child
-        return self._file_line(node.start_mark.line)
+            tree = child
+        return self._file_line(tree if isinstance(tree, int) else tree[0] if tree else 0)
 
     def at(self, *path: str | int) -> Location:
         return Location(self.file, self.line(*path))
 
+    def lines_spanned(self) -> tuple[int, int]:
+        """(first, last) 1-based line of the document's values (its node's end for node documents)."""
+        first = self.line()
+        if self.lines is None and self.node is not None:
+            return first, self._file_line(self.node.end_mark.line)
+        last, stack = 0, [self.lines]
+        while stack:
+            tree = stack.pop()
+            if isinstance(tree, int):
+                last = max(last, tree)
+            elif isinstance(tree, tuple):
+                last = max(last, tree[0])
+                stack.extend(tree[1].values() if isinstance(tree[1], dict) else tree[1])
+        return first, max(first, self._file_line(last))
+
+    def child(self, *path: str | int) -> Document:
+        """The value at ``path`` as a document of its own (e.g. an item of a ``kind: List``)."""
+        data: Any = self.data
+        for step in path:
+            data = data[step]
+        tree = self.lines
+        for step in path:
+            tree = _line_child(tree, step) if tree is not None else None
+        node = self.node
+        if tree is None and node is not None:
+            for step in path:
+                node = _child(node, step) if node is not None else None
+        return Document(self.file, self.index, node, data, self.line_offset, self.source_note, self.extra, tree,
+                        self.line_map)
+
+
+def _line_child(tree: LineTree, step: str | int) -> LineTree:
+    if isinstance(tree, tuple):
+        children = tree[1]
+        if isinstance(children, dict):
+            return children.get(step)
+        if isinstance(step, int) and 0 <= step < len(children):
+            return children[step]
+    return None
+
 
 def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+    entry = _entry(node, step)
+    return entry[1] if entry is not None else None
+
+
+def _entry(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """(the node that marks where the child is written, the child node)."""
     if isinstance(node, yaml.MappingNode) and isinstance(step, str):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == step:
-                return value  # type: ignore[no-any-return]
+                return key, value
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-        return node.value[step]  # type: ignore[no-any-return]
+        return node.value[step], node.value[step]
     return None
+
+
+def _node_line(node: yaml.Node, path: tuple[str | int, ...]) -> int:
+    line = int(node.start_mark.line)
+    for step in path:
+        entry = _entry(node, step)
+        if entry is None:
+            break
+        line, node = int(entry[0].start_mark.line), entry[1]
+    return line
+
+
+# Argo CD kinds that describe what to deploy (routed to "argocd"); other argoproj.io kinds, such
+# as Argo Rollouts' Rollout, are workloads and stay with the Kubernetes parser.
+ARGOCD_KINDS = frozenset({"Application", "ApplicationSet", "AppProject"})
 
 
 def classify(data: Any) -> str | None:
@@ -98,10 +165,8 @@ def classify(data: Any) -> str | None:
     if "static_resources" in data or "dynamic_resources" in data or ("admin" in data and "node" in data):
         return "envoy"
     resources = data.get("resources")
-    if isinstance(resources, list) and any(
-            isinstance(r, dict) and str(r.get("@type", "")).rsplit("/", 1)[-1].startswith("envoy.")
-            for r in resources):
-        return "envoy"  # file-based xDS (path_config_source): a DiscoveryResponse with typed resources
+    if isinstance(resources, list) and resources and isinstance(resources[0], dict) and "@type" in resources[0]:
+        return "envoy"
     return None
 
 
@@ -113,43 +178,69 @@ def _envoy_resource_list(items: list[Any]) -> bool:
     return all("filter_chains" in i or "load_assignment" in i or "eds_cluster_config" in i for i in items)
 
 
+@dataclass(slots=True)
+class Loaded:
+    """One file's documents and what went wrong reading it (picklable: built in worker processes)."""
+
+    rel: str
+    documents: list[Document] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+
+
 def load(source: SourceFile, model: Model) -> list[Document]:
     """Load one file's documents; problems go into ``model``."""
-    rel = source.rel
+    loaded = load_path(str(source.path), source.rel)
+    model.problems.extend(loaded.problems)
+    model.suppressions.extend(loaded.suppressions)
+    return loaded.documents
+
+
+def load_path(path: str, rel: str) -> Loaded:
+    """Load one file by path (in this process or a worker)."""
+    model = Model()
     try:
-        raw = source.path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except OSError as exc:
         model.problems.append(Problem("parse-error", Location(rel, None), rel, f"cannot read file: {exc.strerror}"))
-        return []
-    return load_text(raw, rel, model)
+        return Loaded(rel, [], model.problems)
+    documents = load_text(raw, rel, model)
+    return Loaded(rel, documents, model.problems, model.suppressions)
 
 
 def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[Document]:
+    """The documents of one YAML/JSON text. Problems (and inline suppressions) go into ``model``; the
+    documents before a syntax error are kept."""
+
     def problem(line: int | None, message: str) -> list[Document]:
         model.problems.append(Problem("parse-error", Location(rel, line), rel, message))
-        return []
+        return documents
 
+    documents: list[Document] = []
     if len(raw) > MAX_YAML_BYTES:
-        return problem(1, f"file is {len(raw) / 1_048_576:.0f} MiB, over the {MAX_YAML_BYTES // 1_048_576} MiB "
-                          "limit for YAML: not parsed")
+        return problem(1 + line_offset, f"file is {len(raw) / 1_048_576:.0f} MiB, over the "
+                       f"{MAX_YAML_BYTES // 1_048_576} MiB limit for YAML: not parsed")
     if b"\0" in raw[:65536]:
-        return problem(1, "binary file where YAML or JSON was expected")
+        return problem(1 + line_offset, "binary file where YAML or JSON was expected")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return problem(raw.count(b"\n", 0, exc.start) + 1, "file is not UTF-8 text")
+        return problem(raw.count(b"\n", 0, exc.start) + 1 + line_offset, "file is not UTF-8 text")
     for item in scan_text(text, rel):
         if isinstance(item, Suppression):
             model.suppressions.append(item)
         else:
             model.problems.append(item)
-    documents: list[Document] = []
-    budget = [2_000_000]
+    budget = [MAX_NODES]
+    first_line = 1  # of the document being read, for problems found after composing it
     try:
         for index, node in enumerate(compose_all(text)):
             if node is None:
                 continue
-            documents.append(Document(rel, index, node, nodes_to_python(node, budget), line_offset))
+            first_line = node.start_mark.line + 1
+            data, lines = nodes_to_python_with_lines(node, budget)
+            documents.append(Document(rel, index, None, data, line_offset, lines=lines))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark is not None else None
@@ -159,30 +250,39 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
         return problem(line, f"YAML syntax error: {reason}")
     except (yaml.YAMLError, YamlTooLarge, RecursionError) as exc:
         message = str(exc) if isinstance(exc, YamlTooLarge) else f"YAML could not be loaded: {type(exc).__name__}"
-        return problem(1, message)
+        return problem(first_line + line_offset, message)
     return documents
 
 
-def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
-    # Loading keeps every document's node tree (for line numbers): millions of objects that make
-    # the cyclic garbage collector rescan the heap again and again while nothing cyclic is made.
-    # Pausing it here halves the time for large trees (bench/bench_envoy.py).
-    enabled = gc.isenabled()
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic data.
+
+    Loading creates hundreds of thousands of dicts and lists that all stay alive; each automatic
+    collection rescans them, which doubled the load time of a 10,000-document tree. Nothing built
+    here forms reference cycles that matter, and collection resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse(files, ctx)
+        yield
     finally:
-        if enabled:
+        if was_enabled:
             gc.enable()
 
 
-def _parse(files: list[SourceFile], ctx: ParseContext) -> Model:
+def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
+    from auditor.parsers.yamlpool import load_files
+
     model = Model()
     documents: list[Document] = []
-    for source in files:
-        documents.extend(load(source, model))
-        model.files.add(source.rel)
-    model.extend(route(documents, ctx))
+    with gc_paused():
+        for loaded in load_files(files):
+            model.files.add(loaded.rel)
+            model.problems.extend(loaded.problems)
+            model.suppressions.extend(loaded.suppressions)
+            documents.extend(loaded.documents)
+        model.extend(route(documents, ctx))
     return model
 
 
@@ -209,11 +309,6 @@ def _handler(kind: str) -> Callable[[list[Document], ParseContext], Model] | Non
     module_name = HANDLERS.get(kind)
     if module_name is None:
         return None
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None  # that format's parser is not part of this build yet
+    module = importlib.import_module(module_name)
     handler: Callable[[list[Document], ParseContext], Model] = module.parse_documents
     return handler

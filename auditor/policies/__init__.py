@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from auditor.policies import alpn, certs, cors, directives, envoy, forwarding, headers, probe, sources, tls
+from auditor.policies import (
+    alpn,
+    availability,
+    certs,
+    cors,
+    directives,
+    envoy,
+    forwarding,
+    headers,
+    probe,
+    shutdown,
+    sources,
+    tls,
+)
 from auditor.policies.registry import REGISTRY, Registry, Rule, RuleContext
 
-__all__ = ["REGISTRY", "Registry", "Rule", "RuleContext", "alpn", "certs", "cors", "directives", "envoy",
-           "forwarding", "headers", "probe", "sources", "tls"]
+__all__ = ["REGISTRY", "Registry", "Rule", "RuleContext", "alpn", "availability", "certs", "cors", "directives",
+           "envoy", "forwarding", "headers", "probe", "shutdown", "sources", "tls"]

@@ -202,3 +202,49 @@ def envoy_defaults() -> EnvoyDefaults:
         downstream_tls_protocols=tuple(TlsVersion(v) for v in raw["downstream_tls_protocols"]),
         downstream_ciphers=str(raw["downstream_ciphers"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class IngressNginxDefaults:
+    ssl_protocols: tuple[TlsVersion, ...]
+    ssl_ciphers: str
+    use_http2: bool
+    configmap_names: frozenset[str]
+    controller: str
+    default_class: str
+
+
+@functools.cache
+def ingress_nginx_defaults() -> IngressNginxDefaults:
+    raw = _load("servers.yaml")["ingress-nginx"]
+    return IngressNginxDefaults(
+        ssl_protocols=tuple(TlsVersion(v) for v in raw["ssl_protocols"]),
+        ssl_ciphers=str(raw["ssl_ciphers"]),
+        use_http2=bool(raw["use_http2"]),
+        configmap_names=frozenset(str(n) for n in raw["configmap_names"]),
+        controller=str(raw["controller"]),
+        default_class=str(raw["default_class"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadPolicy:
+    default_grace_seconds: int
+    grace_margin_seconds: int
+    init_wrappers: frozenset[str]
+    exec_last_command: frozenset[str]
+    exec_single_command: frozenset[str]
+    fork_single_command: frozenset[str]
+
+
+@functools.cache
+def workload_policy() -> WorkloadPolicy:
+    raw = _load("workloads.yaml")
+    return WorkloadPolicy(
+        default_grace_seconds=int(raw["shutdown"]["default_grace_seconds"]),
+        grace_margin_seconds=int(raw["shutdown"]["grace_margin_seconds"]),
+        init_wrappers=frozenset(str(n) for n in raw["init_wrappers"]),
+        exec_last_command=frozenset(str(n) for n in raw["exec_last_command"]),
+        exec_single_command=frozenset(str(n) for n in raw["exec_single_command"]),
+        fork_single_command=frozenset(str(n) for n in raw["fork_single_command"]),
+    )

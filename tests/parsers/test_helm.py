@@ -43,7 +43,7 @@ def test_rendered_documents_point_at_template_lines() -> None:
     assert deployment.line("spec", "replicas") == 8
     assert deployment.line("spec", "template", "spec", "terminationGracePeriodSeconds") == 17
     assert deployment.line(*container, "name") == 19
-    assert deployment.line(*container, "lifecycle") == 30  # the preStop mapping, inside `if`
+    assert deployment.line(*container, "lifecycle") == 29  # the `lifecycle:` key, inside `if`
     # Lines an action expands into point at the action (`toYaml ... | nindent`).
     assert deployment.line(*container, "resources", "requests", "cpu") == 42
     ingress = by_kind["Ingress"]
@@ -70,8 +70,9 @@ def test_values_sets_and_expanded_lines() -> None:
     # Then the values are applied, --set last
     assert deployment.data["spec"]["replicas"] == 7
     assert deployment.data["spec"]["template"]["spec"]["containers"][0]["command"][0] == "sh"
-    # And the command list maps to its toYaml line, the key to its own line
-    assert deployment.line(*container, "command") == 23
+    # And the command key maps to its own line, its items to the toYaml line
+    assert deployment.line(*container, "command") == 22
+    assert deployment.line(*container, "command", 0) == 23
     assert deployment.at(*container, "command").file == "charts/web/templates/deployment.yaml"
     assert "readinessProbe" not in deployment.data["spec"]["template"]["spec"]["containers"][0]
 
