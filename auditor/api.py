@@ -6,11 +6,15 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.discover import Discovery, Kind, SourceFile, discover
 from auditor.engine import InternalError, problem_finding, run, select_rules
 from auditor.model import Finding, Model, Severity
 from auditor.parsers.base import CertStore, ParseContext
+
+if TYPE_CHECKING:
+    from auditor.parsers.yamlfiles import Document
 
 Parser = Callable[[list[SourceFile], ParseContext], Model]
 
@@ -68,6 +72,47 @@ def audit(paths: Iterable[str | Path], options: AuditOptions | None = None) -> A
                        tuple(engine.internal_errors), model)
 
 
+def audit_documents(documents: Iterable[Document], options: AuditOptions | None = None,
+                    root: Path | None = None) -> AuditResult:
+    """``audit`` for YAML/JSON documents already in memory (the admission webhook's objects): the
+    same parsers, rules and messages, without reading or discovering any file. Documents are routed
+    by content like files' documents; ``root`` is only reported (default: the working directory)."""
+    import importlib
+
+    from auditor.parsers import yamlfiles
+
+    options = options or AuditOptions()
+    rules = select_rules(options.rules, options.skip_rules)
+    root = root or Path.cwd()
+    ctx = ParseContext(root, CertStore(root), options.helm_bin, options.values)
+    model = Model()
+    by_format: dict[str, list[Document]] = {}
+    for document in documents:
+        model.files.add(document.file)
+        kind = yamlfiles.classify(document.data)
+        if kind is not None:
+            by_format.setdefault(kind, []).append(document)
+    for kind, docs in by_format.items():
+        module_name = yamlfiles.HANDLERS.get(kind)
+        if module_name is None:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # that format's parser is not part of this build
+        model.extend(module.parse_documents(docs, ctx))
+    ctx.certs.populate(model)
+    model.problems.extend(ctx.problems)
+    now = options.now or dt.datetime.now(dt.timezone.utc)
+    engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
+                 strict=options.strict)
+    problem_keys = {(p.rule_id, p.loc, p.message) for p in model.problems}
+    errors = tuple(f for f in engine.findings if (f.rule_id, f.loc, f.message) in problem_keys)
+    return AuditResult(root, len(model.files), tuple(engine.findings), errors, tuple(engine.internal_errors), model)
+
+
 def build_model(found: Discovery, options: AuditOptions) -> Model:
     ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values)
     model = Model()
@@ -87,4 +132,4 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     return model
 
 
-__all__ = ["AuditOptions", "AuditResult", "audit", "build_model", "problem_finding"]
+__all__ = ["AuditOptions", "AuditResult", "audit", "audit_documents", "build_model", "problem_finding"]
