@@ -52,17 +52,21 @@ def covers(cert: Certificate, name: str) -> bool:
     ``*.example.com`` (a wildcard server name) is covered only by the same wildcard;
     ``.example.com`` (nginx: the apex and every subdomain) needs both forms.
     """
+    return names_cover(cert.dns_names if cert.has_san_extension else (), cert.ip_addresses, name)
+
+
+def names_cover(dns_names: tuple[str, ...], ip_addresses: tuple[str, ...], name: str) -> bool:
+    """``covers`` for a list of SANs (e.g. the dnsNames a cert-manager Certificate requests)."""
     ip = ip_address(name)
     if ip is not None:
-        return any(ip_address(a) == ip for a in cert.ip_addresses)
-    names = cert.dns_names if cert.has_san_extension else ()
+        return any(ip_address(a) == ip for a in ip_addresses)
     if name.startswith("."):
         apex = name[1:]
-        return covers(cert, apex) and covers(cert, "*." + apex)
+        return names_cover(dns_names, ip_addresses, apex) and names_cover(dns_names, ip_addresses, "*." + apex)
     if name.startswith("*."):
         wanted = to_ascii(name)
-        return any(to_ascii(n) == wanted for n in names)
-    return any(dns_matches(n, name) for n in names)
+        return any(to_ascii(n) == wanted for n in dns_names)
+    return any(dns_matches(n, name) for n in dns_names)
 
 
 def checkable(name: str) -> bool:

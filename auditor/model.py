@@ -116,6 +116,17 @@ class CertificateBundle:
         return self.certificates[0] if self.certificates else None
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateRequest:
+    """A certificate that an issuer creates at deploy time (a cert-manager Certificate): the names it
+    will hold are known, its content is not in the tree."""
+
+    loc: Location
+    resource: str
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...] = ()
+
+
 class RefStatus(enum.Enum):
     OK = "ok"
     MISSING = "missing"  # the referenced file does not exist in the scanned tree
@@ -137,6 +148,9 @@ class CertificateRef:
     key: PrivateKey | None = None
     # Extra CA certificates configured next to the leaf (e.g. a separate chain file).
     extra_chain: tuple[Certificate, ...] = ()
+    origin: str = "file"  # what cert_path names: "file", or an object kind such as "Secret"
+    note: str | None = None  # how a missing or external reference was judged (shown in messages)
+    requested: CertificateRequest | None = None  # the issuer's request that fills this reference
 
 
 # --- TLS, HTTP ------------------------------------------------------------------------------
@@ -290,6 +304,11 @@ class Workload:
     max_surge: str | None = None
     strategy_loc: Location | None = None
     has_disruption_budget: bool = False
+    strategy: str | None = None  # "RollingUpdate", "Recreate", "OnDelete", "Canary", "BlueGreen"
+    selected_by: tuple[str, ...] = ()  # the services that route to it, as resource labels
+    # The scanned tree holds the manifests that govern the workload's namespace (a Namespace
+    # object or other disruption budgets there), so a missing budget is not just managed elsewhere.
+    namespace_managed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,3 +435,12 @@ class Model:
         for workload in self.workloads:
             if not workload.runs_to_completion:
                 yield workload
+
+    def serving_containers(self) -> Iterator[tuple[Workload, Container]]:
+        """Containers that receive traffic: they expose ports, or a Service selects their pod and
+        no container of it declares a port (so any of them may be the one serving)."""
+        for workload in self.serving_workloads():
+            any_ports = any(c.ports for c in workload.containers)
+            for container in workload.containers:
+                if container.ports or (workload.selected_by_service and not any_ports):
+                    yield workload, container

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.policies import alpn, certs, cors, directives, forwarding, headers, sources, tls
+from auditor.policies import alpn, availability, certs, cors, directives, forwarding, headers, shutdown, sources, tls
 from auditor.policies.registry import REGISTRY, Registry, Rule, RuleContext
 
-__all__ = ["REGISTRY", "Registry", "Rule", "RuleContext", "alpn", "certs", "cors", "directives",
-           "forwarding", "headers", "sources", "tls"]
+__all__ = ["REGISTRY", "Registry", "Rule", "RuleContext", "alpn", "availability", "certs", "cors", "directives",
+           "forwarding", "headers", "shutdown", "sources", "tls"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from auditor.hostnames import checkable, covers
+from auditor.hostnames import checkable, covers, names_cover
 from auditor.model import Certificate, Finding, Model, RefStatus, Severity
 from auditor.policies.data import tls_policy
 from auditor.policies.registry import RuleContext, rule
@@ -29,13 +29,19 @@ def _describe(cert: Certificate) -> str:
 def cert_san_mismatch(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, ref in model.served_certificates():
         leaf = ref.bundle.leaf if ref.bundle else None
-        if leaf is None or not leaf.has_san_extension:
-            continue  # no SAN at all is cert-no-san
+        request = ref.requested
         for name in listener.server_names:
-            if checkable(name) and not covers(leaf, name):
+            if not checkable(name):
+                continue
+            if leaf is not None and leaf.has_san_extension and not covers(leaf, name):  # no SAN: cert-no-san
                 sans = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or "none"
                 yield ctx.finding(listener, f"{_describe(leaf)} does not cover server name {name!r} "
                                   f"(SANs: {sans})", loc=ref.loc)
+            if request is not None and not names_cover(request.dns_names, request.ip_addresses, name):
+                # The certificate is issued at deploy time: its request is the source of its names.
+                listed = ", ".join([*request.dns_names, *request.ip_addresses]) or "none"
+                yield ctx.finding(listener, f"{request.resource} ({request.loc}) requests a certificate "
+                                  f"that does not cover server name {name!r} (dnsNames: {listed})", loc=ref.loc)
 
 
 @rule(
@@ -184,6 +190,10 @@ def cert_weak_signature(model: Model, ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(cert, f"{_describe(cert)} is signed with {cert.signature_hash}")
 
 
+_OBJECT_FIX = ("Add the {kind} to the same namespace, or what creates it (a cert-manager Certificate, "
+               "SealedSecret or ExternalSecret), or correct the name that references it.")
+
+
 @rule(
     id="cert-missing",
     severity=Severity.HIGH,
@@ -197,11 +207,14 @@ def cert_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, ref in model.served_certificates():
         for what, path, status in (("certificate", ref.cert_path, ref.cert_status),
                                    ("key", ref.key_path, ref.key_status)):
+            source = f"{what} {ref.origin} {path!r}" if ref.origin != "file" else f"{what} file {path!r}"
+            detail = f" ({ref.note})" if ref.note else ""
+            fix = None if ref.origin == "file" else _OBJECT_FIX.format(kind=ref.origin)
             if status is RefStatus.MISSING:
-                text = f"{what} file {path!r} does not exist" if path else f"no {what} file is configured"
-                yield ctx.finding(listener, text, loc=ref.loc)
+                text = f"{source} does not exist{detail}" if path else f"no {what} file is configured"
+                yield ctx.finding(listener, text, loc=ref.loc, fix=fix)
             elif status is RefStatus.UNREADABLE:
-                yield ctx.finding(listener, f"{what} file {path!r} holds no usable {what}", loc=ref.loc)
+                yield ctx.finding(listener, f"{source} holds no usable {what}{detail}", loc=ref.loc, fix=fix)
 
 
 @rule(

@@ -15,12 +15,16 @@ from auditor.model import CipherSuite, Severity, TlsVersion
 
 
 def _policy_dir() -> Path:
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "policies").is_dir():
+        # A source checkout: its own tables, even when another checkout is installed in editable mode.
+        return checkout / "policies"
     try:
         import auditor.policy_data as installed
 
         return Path(installed.__file__).parent
     except ImportError:
-        return Path(__file__).resolve().parents[2] / "policies"
+        return checkout / "policies"
 
 
 @functools.cache
@@ -80,6 +84,16 @@ class NginxDefaults:
     http2_listen_deprecated_since: str
 
 
+@dataclass(frozen=True, slots=True)
+class IngressNginxDefaults:
+    ssl_protocols: tuple[TlsVersion, ...]
+    ssl_ciphers: str
+    use_http2: bool
+    configmap_names: frozenset[str]
+    controller: str
+    default_class: str
+
+
 @functools.cache
 def tls_policy() -> TlsPolicy:
     raw = _load("tls.yaml")
@@ -134,4 +148,40 @@ def nginx_defaults() -> NginxDefaults:
         ssl_protocols=tuple(TlsVersion(v) for v in raw["ssl_protocols"]),
         ssl_ciphers=str(raw["ssl_ciphers"]),
         http2_listen_deprecated_since=str(raw["http2_listen_deprecated_since"]),
+    )
+
+
+@functools.cache
+def ingress_nginx_defaults() -> IngressNginxDefaults:
+    raw = _load("servers.yaml")["ingress-nginx"]
+    return IngressNginxDefaults(
+        ssl_protocols=tuple(TlsVersion(v) for v in raw["ssl_protocols"]),
+        ssl_ciphers=str(raw["ssl_ciphers"]),
+        use_http2=bool(raw["use_http2"]),
+        configmap_names=frozenset(str(n) for n in raw["configmap_names"]),
+        controller=str(raw["controller"]),
+        default_class=str(raw["default_class"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadPolicy:
+    default_grace_seconds: int
+    grace_margin_seconds: int
+    init_wrappers: frozenset[str]
+    exec_last_command: frozenset[str]
+    exec_single_command: frozenset[str]
+    fork_single_command: frozenset[str]
+
+
+@functools.cache
+def workload_policy() -> WorkloadPolicy:
+    raw = _load("workloads.yaml")
+    return WorkloadPolicy(
+        default_grace_seconds=int(raw["shutdown"]["default_grace_seconds"]),
+        grace_margin_seconds=int(raw["shutdown"]["grace_margin_seconds"]),
+        init_wrappers=frozenset(str(n) for n in raw["init_wrappers"]),
+        exec_last_command=frozenset(str(n) for n in raw["exec_last_command"]),
+        exec_single_command=frozenset(str(n) for n in raw["exec_single_command"]),
+        fork_single_command=frozenset(str(n) for n in raw["fork_single_command"]),
     )

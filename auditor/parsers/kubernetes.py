@@ -1,0 +1,204 @@
+"""Kubernetes manifests into the model: workloads, Services, Ingress, Gateway API and TLS Secrets.
+
+``parse_documents`` takes any list of YAML documents (files of a tree, ``helm template`` output cut
+into documents, an AdmissionReview object) and needs no cluster: cross-object references (a Service
+selecting pods, an Ingress naming a Secret, an HTTPRoute attached to a Gateway) are resolved among
+the documents given. Objects are plain dicts: the ``kubernetes`` client package's models would drop
+the node lines every finding needs and cost a second (de)serialisation for no gain in clarity.
+
+The work is split by subject: ``kubernetes_workloads`` (pods, Services, PodDisruptionBudgets),
+``kubernetes_tls`` (Secrets, cert-manager, SealedSecret and ExternalSecret references),
+``kubernetes_ingress`` (Ingress and the ingress-nginx controller settings) and
+``kubernetes_gateway`` (Gateway API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from auditor.model import Location, Model, Problem
+
+if TYPE_CHECKING:
+    from auditor.parsers.base import ParseContext
+    from auditor.parsers.yamlfiles import Document
+
+DEFAULT_NAMESPACE = "default"
+# Argo CD kinds belong to the Argo CD front end; Argo Rollouts' Rollout is a workload.
+_ARGO_WORKLOAD_KINDS = {"Rollout"}
+CHECKED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job", "CronJob", "Rollout",
+                 "Service", "Ingress", "Secret", "Gateway", "HTTPRoute", "GRPCRoute", "PodDisruptionBudget"}
+_CLUSTER_SCOPED = {"Namespace", "IngressClass", "GatewayClass", "ClusterIssuer", "Node",
+                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+                   "StorageClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+
+
+@dataclass(slots=True)
+class K8sObject:
+    """One Kubernetes object with the document it came from (for line numbers)."""
+
+    doc: Document
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def resource(self) -> str:
+        scoped = self.kind not in _CLUSTER_SCOPED
+        label = f"{self.kind} {self.namespace}/{self.name}" if scoped else f"{self.kind} {self.name}"
+        return f"{label} ({self.doc.source_note})" if self.doc.source_note else label
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.doc.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    def at(self, *path: str | int) -> Location:
+        return self.doc.at(*path)
+
+
+@dataclass(slots=True)
+class Index:
+    """Every object of the scan, findable by kind, namespace and name."""
+
+    objects: list[K8sObject] = field(default_factory=list)
+    _by_kind: dict[str, list[K8sObject]] = field(default_factory=dict)
+    _by_name: dict[tuple[str, str, str], K8sObject] = field(default_factory=dict)
+
+    def add(self, obj: K8sObject) -> None:
+        self.objects.append(obj)
+        self._by_kind.setdefault(obj.kind, []).append(obj)
+        self._by_name.setdefault((obj.kind, obj.namespace, obj.name), obj)
+
+    def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
+        for kind in kinds:
+            yield from self._by_kind.get(kind, ())
+
+    def get(self, kind: str, namespace: str, name: str) -> K8sObject | None:
+        return self._by_name.get((kind, namespace, name))
+
+    def namespaces(self, *kinds: str) -> set[str]:
+        return {obj.namespace for obj in self.of_kind(*kinds)}
+
+
+def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
+    from auditor.parsers import kubernetes_gateway, kubernetes_ingress, kubernetes_tls, kubernetes_workloads
+
+    model = Model()
+    index = Index()
+    for obj in _objects(docs, model):
+        index.add(obj)
+    kubernetes_workloads.build(index, model)
+    secrets = kubernetes_tls.SecretStore(index)
+    kubernetes_ingress.build(index, secrets, model)
+    kubernetes_gateway.build(index, secrets, model)
+    secrets.populate(model)
+    return model
+
+
+def _objects(docs: Iterable[Document], model: Model) -> Iterator[K8sObject]:
+    for doc in docs:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        if data.get("kind") == "List" and isinstance(data.get("items"), list):
+            # `kubectl get -o yaml` output and hand-written lists: each item is an object.
+            for position, item in enumerate(data["items"]):
+                if isinstance(item, dict):
+                    obj = _object(doc.child("items", position), model)
+                    if obj is not None:
+                        yield obj
+            continue
+        obj = _object(doc, model)
+        if obj is not None:
+            yield obj
+
+
+def _object(doc: Document, model: Model) -> K8sObject | None:
+    data = doc.data
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return None
+    if api_version.startswith("argoproj.io/") and kind not in _ARGO_WORKLOAD_KINDS:
+        return None
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
+    name = metadata.get("name") or metadata.get("generateName")
+    if not isinstance(name, str) or not name:
+        # Tool configs share apiVersion/kind without being objects (Kustomization, kubeconfig,
+        # KubeletConfiguration...): only the kinds checked here must have a name.
+        if kind in CHECKED_KINDS:
+            model.problems.append(Problem("parse-error", doc.loc, f"{kind} (unnamed)",
+                                          f"{kind} has no metadata.name: not checked"))
+        return None
+    namespace = metadata.get("namespace")
+    if not isinstance(namespace, str) or not namespace:
+        namespace = DEFAULT_NAMESPACE
+    return K8sObject(doc, api_version, kind, name, namespace, _strings(metadata.get("labels")),
+                     _strings(metadata.get("annotations")))
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): _text(v) for k, v in value.items()}
+
+
+def _text(value: Any) -> str:
+    """A scalar as Kubernetes reads it from a string field (YAML `true` is the string "true")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def get(data: Any, *path: str | int) -> Any:
+    """``data[path[0]][path[1]]...`` or None when any step is missing or of the wrong type."""
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(data, list) or not 0 <= step < len(data):
+                return None
+        elif not isinstance(data, dict):
+            return None
+        data = data[step] if isinstance(step, int) else data.get(step)
+    return data
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector (``matchLabels`` + ``matchExpressions``) against a label set."""
+    match_labels = selector.get("matchLabels")
+    if isinstance(match_labels, dict):
+        if any(labels.get(str(k)) != _text(v) for k, v in match_labels.items()):
+            return False
+    for expression in selector.get("matchExpressions") or ():
+        if not isinstance(expression, dict):
+            return False
+        key, operator = str(expression.get("key")), expression.get("operator")
+        values = {_text(v) for v in expression.get("values") or ()}
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
