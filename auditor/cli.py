@@ -19,7 +19,7 @@ from auditor import __version__
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 # Front ends with a subcommand: each module has ``register(subparsers)``, which adds its parser and
 # sets ``func`` (args -> exit code). Their heavy imports happen inside ``func``.
-FRONT_ENDS: tuple[str, ...] = ()
+FRONT_ENDS: tuple[str, ...] = ("auditor.webhook",)
 
 
 class UsageError(Exception):
