@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,23 +184,21 @@ class Reviewer:
     def _evaluate(self, obj: dict[str, Any], label: str) -> tuple[list[Finding], list[str], list[str]]:
         documents = [object_document(obj, label)]
         notes: list[str] = []
-        unavailable: set[str] = set()
-        for namespace, name in tls_secret_references(obj):
-            path = f"{namespace}/{name}"
-            if self.lookup is None:
-                unavailable.add(path)
-                continue
+        available: set[str] = set()
+        references = tls_secret_references(obj) if self.lookup is not None else []
+        for namespace, name in references:
+            assert self.lookup is not None
             found = self.lookup.get(namespace, name)
             if found.secret is not None:
                 documents.append(object_document(found.secret, object_label("Secret", namespace, name), "cluster"))
-                continue
-            unavailable.add(path)
-            notes.append(f"TLS checks for Secret {path} skipped: {found.reason}")
+                available.add(f"{namespace}/{name}")
+            else:
+                notes.append(f"TLS checks for Secret {namespace}/{name} skipped: {found.reason}")
         result = audit_documents(documents, self.settings.options)
         own = []
         for finding in result.findings:
             # Findings about the Secrets read for context belong to their own reviews.
-            if finding.loc.file != label or _needs_unavailable(finding, unavailable):
+            if finding.loc.file != label or _absent_secret(finding, available):
                 continue
             own.append(dataclasses.replace(finding, loc=Location(label, None)))
         return own, notes, [f"{e.rule_id}: {e.message}" for e in result.internal_errors]
@@ -303,23 +302,39 @@ def object_document(obj: dict[str, Any], label: str, origin: str = "admission") 
 
 
 def tls_secret_references(obj: dict[str, Any]) -> list[tuple[str, str]]:
-    """(namespace, name) of the TLS Secrets an Ingress names."""
-    if obj.get("kind") != "Ingress":
-        return []
+    """(namespace, name) of the TLS Secrets an Ingress or a Gateway names."""
     namespace = _text(_mapping(obj.get("metadata")).get("namespace")) or "default"
     spec = _mapping(obj.get("spec"))
     found: list[tuple[str, str]] = []
-    for entry in spec.get("tls") or ():
-        name = entry.get("secretName") if isinstance(entry, dict) else None
-        if isinstance(name, str) and name and (namespace, name) not in found:
-            found.append((namespace, name))
+
+    def add(ref_namespace: Any, name: Any) -> None:
+        key = (_text(ref_namespace) or namespace, _text(name))
+        if key[1] and key not in found:
+            found.append(key)
+
+    if obj.get("kind") == "Ingress":
+        for entry in spec.get("tls") or ():
+            add(None, _mapping(entry).get("secretName"))
+    elif obj.get("kind") == "Gateway":
+        for listener in spec.get("listeners") or ():
+            for ref in _mapping(_mapping(listener).get("tls")).get("certificateRefs") or ():
+                ref = _mapping(ref)
+                if (ref.get("kind") or "Secret") == "Secret" and (ref.get("group") or "") in ("", "core"):
+                    add(ref.get("namespace"), ref.get("name"))
     return found
 
 
-def _needs_unavailable(finding: Finding, unavailable: set[str]) -> bool:
-    """A finding that only says a Secret is absent from the review: absent from one object is not
-    absent from the cluster (and an Ingress is often applied before its Secret in the same apply)."""
-    return finding.rule_id == "cert-missing" and any(f"Secret {path!r}" in finding.message for path in unavailable)
+_SECRET_NAMED = re.compile(r"Secret '([^']+/[^']+)' does not exist")
+
+
+def _absent_secret(finding: Finding, available: set[str]) -> bool:
+    """A finding that only says a Secret is not among the review's objects. One object is not the
+    cluster (and an Ingress is often applied before its Secret, in the same apply): without the
+    Secret, the checks that need it are skipped instead."""
+    if finding.rule_id != "cert-missing":
+        return False
+    match = _SECRET_NAMED.search(finding.message)
+    return match is not None and match.group(1) not in available
 
 
 def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any]:
