@@ -81,8 +81,9 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 
 
 # The lines of a converted document, shaped like its data: an ``int`` for a scalar,
-# ``(line, {key: LineTree})`` for a mapping, ``(line, [LineTree, ...])`` for a sequence. Lines are
-# 0-based, as in libyaml marks.
+# ``(line, {key: LineTree})`` for a mapping, ``(line, [LineTree, ...])`` for a sequence. The line of
+# a mapping entry is its key's line (where ``spec:`` is written, not the first line inside it); a
+# sequence item's is its own. Lines are 0-based, as in libyaml marks.
 LineTree = Any
 
 
@@ -120,7 +121,9 @@ def _convert_lines(node: yaml.Node, budget: list[int], depth: int) -> tuple[Any,
             key, _ = _convert_lines(key_node, budget, depth + 1)
             if isinstance(key, (list, dict)):
                 key = str(key)
-            result[key], key_lines[key] = _convert_lines(value_node, budget, depth + 1)
+            result[key], value_lines = _convert_lines(value_node, budget, depth + 1)
+            key_line = key_node.start_mark.line
+            key_lines[key] = key_line if isinstance(value_lines, int) else (key_line, value_lines[1])
         for merged, merged_lines in merges:  # explicit keys win over merged ones (YAML 1.1 merge)
             pairs = zip(merged, merged_lines[1], strict=False) if isinstance(merged, list) else [(merged, merged_lines)]
             for item, item_lines in pairs:

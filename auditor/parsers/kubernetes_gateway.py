@@ -95,7 +95,7 @@ def _listener(gateway: K8sObject, position: int, spec: dict[str, Any], attachmen
 
 def _certificate(gateway: K8sObject, position: int, number: int, ref: dict[str, Any],
                  secrets: SecretStore) -> CertificateRef:
-    loc = gateway.at("spec", "listeners", position, "tls", "certificateRefs", number)
+    loc = gateway.at("spec", "listeners", position, "tls", "certificateRefs", number, "name")
     kind, group = ref.get("kind") or "Secret", ref.get("group") or ""
     name = str(ref.get("name") or "")
     if kind != "Secret" or group not in ("", "core"):

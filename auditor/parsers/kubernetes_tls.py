@@ -137,7 +137,8 @@ def _request(certificate: K8sObject) -> CertificateRequest:
     if isinstance(common_name, str) and common_name and common_name not in names:
         names.append(common_name)  # cert-manager copies commonName into the SANs
     return CertificateRequest(certificate.at("spec", "dnsNames") if "dnsNames" in spec else certificate.at("spec"),
-                              certificate.resource, tuple(names), tuple(str(a) for a in spec.get("ipAddresses") or ()))
+                              f"cert-manager {certificate.resource}", tuple(names),
+                              tuple(str(a) for a in spec.get("ipAddresses") or ()))
 
 
 def leaf_of(ref: CertificateRef) -> Certificate | None:

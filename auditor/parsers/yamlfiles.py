@@ -57,8 +57,9 @@ class Document:
         return Location(self.file, self.line())
 
     def line(self, *path: str | int) -> int:
-        """1-based line of the value at ``path`` (keys and list indexes); the closest parent's
-        line when the path does not exist."""
+        """1-based line where the value at ``path`` (keys and list indexes) is written: its key's
+        line for a mapping entry (``spec:``, not the first line inside it), its own for a list item;
+        the closest parent's line when the path does not exist."""
         if self.lines is None and self.node is not None:
             return _node_line(self.node, path) + 1 + self.line_offset
         tree = self.lines
@@ -98,22 +99,29 @@ def _line_child(tree: LineTree, step: str | int) -> LineTree:
 
 
 def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+    entry = _entry(node, step)
+    return entry[1] if entry is not None else None
+
+
+def _entry(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """(the node that marks where the child is written, the child node)."""
     if isinstance(node, yaml.MappingNode) and isinstance(step, str):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == step:
-                return value  # type: ignore[no-any-return]
+                return key, value
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-        return node.value[step]  # type: ignore[no-any-return]
+        return node.value[step], node.value[step]
     return None
 
 
 def _node_line(node: yaml.Node, path: tuple[str | int, ...]) -> int:
+    line = int(node.start_mark.line)
     for step in path:
-        child = _child(node, step)
-        if child is None:
+        entry = _entry(node, step)
+        if entry is None:
             break
-        node = child
-    return int(node.start_mark.line)
+        line, node = int(entry[0].start_mark.line), entry[1]
+    return line
 
 
 # Argo CD's own kinds go to the Argo CD front end; Argo Rollouts (also argoproj.io) are workloads.
