@@ -41,54 +41,97 @@ from tests.webhook.support import Pki, review  # noqa: E402 - the tests' PKI and
 
 def typical_deployment() -> dict[str, Any]:
     """A production-looking Deployment as the API server sends it on UPDATE/CREATE."""
-    labels = {"app.kubernetes.io/name": "checkout", "app.kubernetes.io/part-of": "shop",
-              "app.kubernetes.io/version": "5.12.3", "team": "payments"}
+    labels = {
+        "app.kubernetes.io/name": "checkout",
+        "app.kubernetes.io/part-of": "shop",
+        "app.kubernetes.io/version": "5.12.3",
+        "team": "payments",
+    }
     app = {
-        "name": "checkout", "image": "registry.example.com/shop/checkout:5.12.3@sha256:" + "ab" * 32,
-        "command": ["/app/checkout"], "args": ["--config=/etc/checkout/config.yaml", "--port=8080"],
-        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
-                  {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}],
+        "name": "checkout",
+        "image": "registry.example.com/shop/checkout:5.12.3@sha256:" + "ab" * 32,
+        "command": ["/app/checkout"],
+        "args": ["--config=/etc/checkout/config.yaml", "--port=8080"],
+        "ports": [
+            {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+        ],
         "env": [{"name": f"CHECKOUT_SETTING_{i}", "value": f"value-{i}"} for i in range(12)]
         + [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
-        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5,
-                           "failureThreshold": 2},
-        "livenessProbe": {"httpGet": {"path": "/live", "port": "http"}, "periodSeconds": 10,
-                          "failureThreshold": 3, "initialDelaySeconds": 10},
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5, "failureThreshold": 2},
+        "livenessProbe": {
+            "httpGet": {"path": "/live", "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+            "initialDelaySeconds": 10,
+        },
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", "10"]}}},
         "volumeMounts": [{"name": "config", "mountPath": "/etc/checkout"}, {"name": "tmp", "mountPath": "/tmp"}],
-        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
-                            "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
     }
-    sidecar = {"name": "log-shipper", "image": "registry.example.com/infra/log-shipper:2.1.0",
-               "args": ["--input=/var/log/app", "--output=stdout"],
-               "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}}}
+    sidecar = {
+        "name": "log-shipper",
+        "image": "registry.example.com/infra/log-shipper:2.1.0",
+        "args": ["--input=/var/log/app", "--output=stdout"],
+        "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
+    }
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {
-            "name": "checkout", "namespace": "shop", "labels": labels, "uid": "5f0c3c2e-8d11-4f7e-9a57-2f1c1c2a9e41",
-            "resourceVersion": "918273645", "generation": 42, "creationTimestamp": "2026-03-02T10:11:12Z",
-            "annotations": {"deployment.kubernetes.io/revision": "41",
-                            "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/checkout"},
-            "managedFields": [{"manager": "argocd-controller", "operation": "Apply", "apiVersion": "apps/v1",
-                               "time": "2026-11-20T08:00:00Z", "fieldsType": "FieldsV1",
-                               "fieldsV1": {"f:spec": {f"f:field{i}": {} for i in range(60)}}},
-                              {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
-                               "time": "2026-11-20T08:00:05Z", "fieldsType": "FieldsV1", "subresource": "status",
-                               "fieldsV1": {"f:status": {f"f:cond{i}": {} for i in range(20)}}}],
+            "name": "checkout",
+            "namespace": "shop",
+            "labels": labels,
+            "uid": "5f0c3c2e-8d11-4f7e-9a57-2f1c1c2a9e41",
+            "resourceVersion": "918273645",
+            "generation": 42,
+            "creationTimestamp": "2026-03-02T10:11:12Z",
+            "annotations": {
+                "deployment.kubernetes.io/revision": "41",
+                "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/checkout",
+            },
+            "managedFields": [
+                {
+                    "manager": "argocd-controller",
+                    "operation": "Apply",
+                    "apiVersion": "apps/v1",
+                    "time": "2026-11-20T08:00:00Z",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:spec": {f"f:field{i}": {} for i in range(60)}},
+                },
+                {
+                    "manager": "kube-controller-manager",
+                    "operation": "Update",
+                    "apiVersion": "apps/v1",
+                    "time": "2026-11-20T08:00:05Z",
+                    "fieldsType": "FieldsV1",
+                    "subresource": "status",
+                    "fieldsV1": {"f:status": {f"f:cond{i}": {} for i in range(20)}},
+                },
+            ],
         },
         "spec": {
-            "replicas": 6, "revisionHistoryLimit": 5, "progressDeadlineSeconds": 600,
+            "replicas": 6,
+            "revisionHistoryLimit": 5,
+            "progressDeadlineSeconds": 600,
             "selector": {"matchLabels": {"app.kubernetes.io/name": "checkout"}},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
             "template": {
                 "metadata": {"labels": labels, "annotations": {"prometheus.io/scrape": "true"}},
                 "spec": {
-                    "serviceAccountName": "checkout", "terminationGracePeriodSeconds": 45,
+                    "serviceAccountName": "checkout",
+                    "terminationGracePeriodSeconds": 45,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
                     "containers": [app, sidecar],
-                    "volumes": [{"name": "config", "configMap": {"name": "checkout-config"}},
-                                {"name": "tmp", "emptyDir": {}}],
+                    "volumes": [
+                        {"name": "config", "configMap": {"name": "checkout-config"}},
+                        {"name": "tmp", "emptyDir": {}},
+                    ],
                 },
             },
         },
@@ -108,16 +151,42 @@ def start_server(tmp: Path, pki: Pki, workers: int) -> tuple[subprocess.Popen[by
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     log = open(tmp / "server.log", "wb")  # kept open for the server's lifetime
-    process = subprocess.Popen([sys.executable, "-m", "auditor", "webhook", "--host", "127.0.0.1", "--port", str(port),
-                                "--tls-cert", str(cert), "--tls-key", str(key), "--workers", str(workers),
-                                "--mode", "deny", "--fail-on", "medium", "--log-level", "warning"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "webhook",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--workers",
+            str(workers),
+            "--mode",
+            "deny",
+            "--fail-on",
+            "medium",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     context = pki.client_context()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, \
-                    context.wrap_socket(raw, server_hostname="localhost") as tls:
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+                context.wrap_socket(raw, server_hostname="localhost") as tls,
+            ):
                 tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 if tls.recv(100).startswith(b"HTTP/1.1 200"):
                     return process, port
@@ -131,19 +200,36 @@ def start_server(tmp: Path, pki: Pki, workers: int) -> tuple[subprocess.Popen[by
 def run_wrk(port: int, payload: bytes, tmp: Path, seconds: int, connections: int, rate: int) -> dict[str, Any]:
     script = tmp / "post.lua"
     (tmp / "review.json").write_bytes(payload)
-    lua = ('wrk.method = "POST"\n'
-           'wrk.headers["Content-Type"] = "application/json"\n'
-           f'local f = io.open("{tmp / "review.json"}", "rb")\n'
-           "wrk.body = f:read(\"*a\")\nf:close()\n")
+    lua = (
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'local f = io.open("{tmp / "review.json"}", "rb")\n'
+        'wrk.body = f:read("*a")\nf:close()\n'
+    )
     if rate:
         # Each connection waits about connections/rate between its requests (jittered so they do not
         # synchronise): the offered load is close to --rate instead of as fast as the server answers.
         pause = connections * 1000.0 / rate
         lua += f"function delay() return math.random({pause * 0.5:.1f}, {pause * 1.5:.1f}) end\n"
     script.write_text(lua)
-    output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
-                             "-s", str(script), f"https://127.0.0.1:{port}/validate"],
-                            capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "--latency",
+            "-s",
+            str(script),
+            f"https://127.0.0.1:{port}/validate",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
@@ -159,9 +245,15 @@ def run_wrk(port: int, payload: bytes, tmp: Path, seconds: int, connections: int
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
-    return {"client": "wrk", "requests": requests, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)
-                                                                 .group(1)),  # type: ignore[union-attr]
-            "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": errors, "raw": output}
+    return {
+        "client": "wrk",
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "errors": errors,
+        "raw": output,
+    }
 
 
 def run_python(port: int, payload: bytes, pki: Pki, seconds: int, connections: int) -> dict[str, Any]:
@@ -175,8 +267,7 @@ def run_python(port: int, payload: bytes, pki: Pki, seconds: int, connections: i
         while time.monotonic() < stop:
             started = time.perf_counter()
             try:
-                answer = await session.post("/validate", content=payload,
-                                            headers={"Content-Type": "application/json"})
+                answer = await session.post("/validate", content=payload, headers={"Content-Type": "application/json"})
                 ok = answer.status_code == 200 and "response" in answer.json()
             except httpx.HTTPError:
                 ok = False
@@ -185,8 +276,9 @@ def run_python(port: int, payload: bytes, pki: Pki, seconds: int, connections: i
 
     async def main() -> float:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with httpx.AsyncClient(base_url=f"https://127.0.0.1:{port}", verify=pki.client_context(),
-                                     limits=limits, timeout=5.0) as session:
+        async with httpx.AsyncClient(
+            base_url=f"https://127.0.0.1:{port}", verify=pki.client_context(), limits=limits, timeout=5.0
+        ) as session:
             started = time.monotonic()
             stop = started + seconds
             await asyncio.gather(*(client(session, stop) for _ in range(connections)))
@@ -194,9 +286,14 @@ def run_python(port: int, payload: bytes, pki: Pki, seconds: int, connections: i
 
     elapsed = asyncio.run(main())
     latencies.sort()
-    return {"client": "python (httpx)", "requests": len(latencies), "rps": len(latencies) / elapsed,
-            "p50_ms": latencies[len(latencies) // 2], "p99_ms": latencies[int(len(latencies) * 0.99)],
-            "errors": errors}
+    return {
+        "client": "python (httpx)",
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "errors": errors,
+    }
 
 
 def main() -> int:
@@ -205,8 +302,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--rate", type=int, default=0,
-                        help="offered reviews/s (wrk only; default 0: as fast as the server answers)")
+    parser.add_argument(
+        "--rate", type=int, default=0, help="offered reviews/s (wrk only; default 0: as fast as the server answers)"
+    )
     args = parser.parse_args()
     client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "python")
     payload = json.dumps(review(typical_deployment())).encode()
@@ -229,12 +327,16 @@ def main() -> int:
                 process.kill()
     meets = result["rps"] >= 300 and result["p99_ms"] < 25 and result["errors"] == 0
     offered = f"offered about {args.rate}/s" if args.rate and client == "wrk" else "as fast as answered"
-    print(f"confaudit webhook, {args.workers} workers, {os.cpu_count()} cores, {args.connections} keep-alive "
-          f"connections for {args.seconds} s, {offered}, client {result['client']}")
+    print(
+        f"confaudit webhook, {args.workers} workers, {os.cpu_count()} cores, {args.connections} keep-alive "
+        f"connections for {args.seconds} s, {offered}, client {result['client']}"
+    )
     print(f"review body: {len(payload)} bytes (a Deployment with 2 containers, managedFields)")
     print(f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f}")
-    print(f"requests: {result['requests']}  reviews/s: {result['rps']:.0f}  p50: {result['p50_ms']:.2f} ms  "
-          f"p99: {result['p99_ms']:.2f} ms  errors: {result['errors']}")
+    print(
+        f"requests: {result['requests']}  reviews/s: {result['rps']:.0f}  p50: {result['p50_ms']:.2f} ms  "
+        f"p99: {result['p99_ms']:.2f} ms  errors: {result['errors']}"
+    )
     print(f"target (>= 300 reviews/s, p99 < 25 ms, 0 errors): {'met' if meets else 'NOT met'}")
     return 0
 

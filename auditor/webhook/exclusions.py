@@ -19,8 +19,10 @@ from auditor.model import Location, Problem, Suppression
 ANNOTATION = "confaudit.io/ignore"
 _RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Kubernetes label keys: an optional DNS-subdomain prefix and a name of 63 characters at most.
-_LABEL_KEY = re.compile(r"^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?"
-                        r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_KEY = re.compile(
+    r"^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?"
+    r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 _LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
@@ -57,8 +59,10 @@ def parse_selector(text: str) -> Selector:
         if not part:
             continue
         if "(" in part or " in " in part or " notin " in part:
-            raise ValueError(f"selector {text!r}: set-based requirements ({part!r}) are not supported; "
-                             "use key=value, key!=value, key or !key")
+            raise ValueError(
+                f"selector {text!r}: set-based requirements ({part!r}) are not supported; "
+                "use key=value, key!=value, key or !key"
+            )
         if "!=" in part:
             key, _, value = part.partition("!=")
             requirement = Requirement(key.strip(), "!=", value.strip())
@@ -84,10 +88,17 @@ def parse_annotation(value: str, loc: Location, resource: str) -> Suppression | 
     ids_part, sep, reason = value.partition("--")
     rule_ids = tuple(r for r in re.split(r"[,\s]+", ids_part.strip()) if r)
     if not rule_ids or not all(_RULE_ID.match(r) for r in rule_ids):
-        return Problem("suppression-invalid", loc, resource,
-                       f"annotation {ANNOTATION} must name rule ids, e.g. 'shutdown-no-prestop -- reason'")
+        return Problem(
+            "suppression-invalid",
+            loc,
+            resource,
+            f"annotation {ANNOTATION} must name rule ids, e.g. 'shutdown-no-prestop -- reason'",
+        )
     if not sep or not reason.strip():
-        return Problem("suppression-invalid", loc, resource,
-                       f"annotation {ANNOTATION} for {', '.join(rule_ids)} has no reason after '--': "
-                       "nothing is ignored")
+        return Problem(
+            "suppression-invalid",
+            loc,
+            resource,
+            f"annotation {ANNOTATION} for {', '.join(rule_ids)} has no reason after '--': nothing is ignored",
+        )
     return Suppression(loc, rule_ids, reason.strip(), kind="annotation")

@@ -43,8 +43,16 @@ Fetch = Callable[[str, str], Lookup]
 class SecretLookup:
     """``get(namespace, name)`` with a TTL cache and a back-off after failures; thread-safe."""
 
-    def __init__(self, fetch: Fetch, *, ttl: float = 30.0, max_entries: int = 256, failure_backoff: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, observe: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        ttl: float = 30.0,
+        max_entries: int = 256,
+        failure_backoff: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        observe: Callable[[str], None] | None = None,
+    ) -> None:
         self._fetch = fetch
         self._observe = observe or (lambda result: None)
         self._ttl = ttl
@@ -98,7 +106,8 @@ def kubernetes_fetch(kubeconfig: str | None, timeout: float) -> Fetch:
                 config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         else:
             config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, client_configuration=configuration)
+                config_file=kubeconfig, client_configuration=configuration
+            )
     except (ConfigException, OSError, TypeError) as exc:
         raise ValueError(f"--lookup: no Kubernetes API credentials (in-cluster or kubeconfig): {exc}") from None
     configuration.retries = 0  # one bounded attempt; the cache's back-off decides when to try again
@@ -108,14 +117,16 @@ def kubernetes_fetch(kubeconfig: str | None, timeout: float) -> Fetch:
         import urllib3
 
         try:
-            response = api.read_namespaced_secret(name, namespace, _request_timeout=(timeout, timeout),
-                                                  _preload_content=False)
+            response = api.read_namespaced_secret(
+                name, namespace, _request_timeout=(timeout, timeout), _preload_content=False
+            )
             secret = json.loads(response.data)  # type: ignore[arg-type]  # raw urllib3 body
         except client.ApiException as exc:
             if exc.status == 404:
                 return Lookup("not-found", None, f"Secret {namespace}/{name} does not exist")
             reason = {401: "unauthorized", 403: "forbidden (RBAC: grant get on secrets, deploy/lookup)"}.get(
-                exc.status or 0, f"HTTP {exc.status}")
+                exc.status or 0, f"HTTP {exc.status}"
+            )
             return Lookup("error", None, f"cannot read Secret {namespace}/{name}: {reason}")
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             return Lookup("error", None, f"cannot read Secret {namespace}/{name}: {_short(exc)}")

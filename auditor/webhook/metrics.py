@@ -19,21 +19,39 @@ class Metrics:
 
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
-        self.requests = Counter("confaudit_webhook_requests", "HTTP requests by path and status code",
-                                ["path", "code"], registry=registry)
-        self.latency = Histogram("confaudit_webhook_review_seconds", "Time to answer an AdmissionReview",
-                                 buckets=REVIEW_BUCKETS, registry=registry)
-        self.decisions = Counter("confaudit_webhook_decisions",
-                                 "Admission decisions: allowed, denied, excluded, skipped, timeout, error",
-                                 ["decision", "mode", "dry_run"], registry=registry)
-        self.findings = Counter("confaudit_webhook_findings",
-                                "Findings by rule; state is active, suppressed or preexisting (--only-new)",
-                                ["rule", "severity", "state"], registry=registry)
-        self.lookups = Counter("confaudit_webhook_secret_lookups",
-                               "Secret reads for --lookup: found, not-found, error, cached", ["result"],
-                               registry=registry)
-        self.tls_reloads = Counter("confaudit_webhook_tls_reloads", "Certificate reloads after the files changed",
-                                   ["result"], registry=registry)
+        self.requests = Counter(
+            "confaudit_webhook_requests", "HTTP requests by path and status code", ["path", "code"], registry=registry
+        )
+        self.latency = Histogram(
+            "confaudit_webhook_review_seconds",
+            "Time to answer an AdmissionReview",
+            buckets=REVIEW_BUCKETS,
+            registry=registry,
+        )
+        self.decisions = Counter(
+            "confaudit_webhook_decisions",
+            "Admission decisions: allowed, denied, excluded, skipped, timeout, error",
+            ["decision", "mode", "dry_run"],
+            registry=registry,
+        )
+        self.findings = Counter(
+            "confaudit_webhook_findings",
+            "Findings by rule; state is active, suppressed or preexisting (--only-new)",
+            ["rule", "severity", "state"],
+            registry=registry,
+        )
+        self.lookups = Counter(
+            "confaudit_webhook_secret_lookups",
+            "Secret reads for --lookup: found, not-found, error, cached",
+            ["result"],
+            registry=registry,
+        )
+        self.tls_reloads = Counter(
+            "confaudit_webhook_tls_reloads",
+            "Certificate reloads after the files changed",
+            ["result"],
+            registry=registry,
+        )
 
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest

@@ -68,8 +68,10 @@ def parse_review(body: bytes) -> AdmissionRequest:
     if data.get("kind") != "AdmissionReview":
         raise BadReview(f"expected kind AdmissionReview, got {_shown(data.get('kind'))}")
     if data.get("apiVersion") != API_VERSION:
-        raise BadReview(f"expected apiVersion {API_VERSION} (set admissionReviewVersions: [v1]), got "
-                        f"{_shown(data.get('apiVersion'))}")
+        raise BadReview(
+            f"expected apiVersion {API_VERSION} (set admissionReviewVersions: [v1]), got "
+            f"{_shown(data.get('apiVersion'))}"
+        )
     request = data.get("request")
     if not isinstance(request, dict):
         raise BadReview("AdmissionReview has no request object")
@@ -89,10 +91,17 @@ def parse_review(body: bytes) -> AdmissionRequest:
     namespace = request.get("namespace")
     user = request.get("userInfo")
     return AdmissionRequest(
-        uid=uid, api_version=API_VERSION, operation=operation, kind=kind_name,
+        uid=uid,
+        api_version=API_VERSION,
+        operation=operation,
+        kind=kind_name,
         namespace=namespace if isinstance(namespace, str) and namespace else None,
-        name=str(request.get("name") or ""), dry_run=request.get("dryRun") is True, obj=obj, old_obj=old,
-        user=user.get("username") if isinstance(user, dict) and isinstance(user.get("username"), str) else None)
+        name=str(request.get("name") or ""),
+        dry_run=request.get("dryRun") is True,
+        obj=obj,
+        old_obj=old,
+        user=user.get("username") if isinstance(user, dict) and isinstance(user.get("username"), str) else None,
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -203,8 +212,9 @@ class Reviewer:
             own.append(dataclasses.replace(finding, loc=Location(label, None)))
         return own, notes, [f"{e.rule_id}: {e.message}" for e in result.internal_errors]
 
-    def _suppress(self, findings: Iterable[Finding], metadata: dict[str, Any], label: str,
-                  resource: str) -> list[Finding]:
+    def _suppress(
+        self, findings: Iterable[Finding], metadata: dict[str, Any], label: str, resource: str
+    ) -> list[Finding]:
         value = _mapping(metadata.get("annotations")).get(ANNOTATION)
         by_annotation: Suppression | None = None
         result = []
@@ -222,27 +232,49 @@ class Reviewer:
 
     # -- decision -----------------------------------------------------------------------------
 
-    def _decide(self, resource: str, active: tuple[Finding, ...], suppressed: tuple[Finding, ...],
-                preexisting: tuple[Finding, ...], notes: tuple[str, ...], errors: tuple[str, ...]) -> Verdict:
+    def _decide(
+        self,
+        resource: str,
+        active: tuple[Finding, ...],
+        suppressed: tuple[Finding, ...],
+        preexisting: tuple[Finding, ...],
+        notes: tuple[str, ...],
+        errors: tuple[str, ...],
+    ) -> Verdict:
         settings = self.settings
         ordered = tuple(sorted(active, key=lambda f: (-f.severity.rank, f.rule_id, f.message)))
         blocking = tuple(f for f in ordered if f.severity.rank >= settings.fail_on.rank)
-        common = {"resource": resource, "findings": ordered, "suppressed": suppressed, "preexisting": preexisting,
-                  "notes": notes, "internal_errors": errors}
+        verdict = Verdict(
+            True,
+            "allowed",
+            resource=resource,
+            findings=ordered,
+            suppressed=suppressed,
+            preexisting=preexisting,
+            notes=notes,
+            internal_errors=errors,
+        )
         if settings.mode == "audit":
-            return Verdict(True, "allowed", **common)  # type: ignore[arg-type]
+            return verdict
         warned = [f for f in ordered if f.severity.rank >= settings.warn_on.rank]
         if settings.mode == "deny" and blocking:
             warned = [f for f in warned if f not in blocking]
-            return Verdict(False, "denied", blocking=blocking, message=denial_message(resource, blocking, settings),
-                           warnings=warning_lines(warned, notes), **common)  # type: ignore[arg-type]
-        return Verdict(True, "allowed", warnings=warning_lines(warned, notes), **common)  # type: ignore[arg-type]
+            return dataclasses.replace(
+                verdict,
+                allowed=False,
+                decision="denied",
+                blocking=blocking,
+                message=denial_message(resource, blocking, settings),
+                warnings=warning_lines(warned, notes),
+            )
+        return dataclasses.replace(verdict, warnings=warning_lines(warned, notes))
 
 
 def denial_message(resource: str, blocking: tuple[Finding, ...], settings: ReviewSettings) -> str:
     count = len(blocking)
-    lines = [f"confaudit refused {resource}: {count} finding{'s' if count != 1 else ''} at or above "
-             f"{settings.fail_on.value}"]
+    lines = [
+        f"confaudit refused {resource}: {count} finding{'s' if count != 1 else ''} at or above {settings.fail_on.value}"
+    ]
     for finding in blocking[:DENIAL_LISTED]:
         lines.append(f"- {finding.rule_id} ({finding.severity.value}): {finding.message}. Fix: {finding.fix}")
     if count > DENIAL_LISTED:
@@ -269,11 +301,12 @@ def warning_lines(findings: Iterable[Finding], notes: Iterable[str]) -> tuple[st
 
 def _clip(text: str) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= WARNING_CHARS else text[:WARNING_CHARS - 3].rstrip() + "..."
+    return text if len(text) <= WARNING_CHARS else text[: WARNING_CHARS - 3].rstrip() + "..."
 
 
-def response(uid: str, verdict: Verdict | None, *, allowed: bool = True, message: str | None = None,
-             warnings: Iterable[str] = ()) -> dict[str, Any]:
+def response(
+    uid: str, verdict: Verdict | None, *, allowed: bool = True, message: str | None = None, warnings: Iterable[str] = ()
+) -> dict[str, Any]:
     """The AdmissionReview answer. Without a verdict (timeouts, errors), ``allowed``/``message``/``warnings``."""
     if verdict is not None:
         allowed, message, warnings = verdict.allowed, verdict.message, verdict.warnings

@@ -40,11 +40,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("confaudit.webhook")
 
 WARM_UP = AdmissionRequest(
-    uid="warm-up", api_version="admission.k8s.io/v1", operation="CREATE", kind="Deployment", namespace="warm-up",
-    name="warm-up", dry_run=True, old_obj=None, user=None, obj={
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "warm-up", "namespace": "warm-up"},
-        "spec": {"template": {"spec": {"containers": [
-            {"name": "app", "image": "app", "ports": [{"containerPort": 80}]}]}}}})
+    uid="warm-up",
+    api_version="admission.k8s.io/v1",
+    operation="CREATE",
+    kind="Deployment",
+    namespace="warm-up",
+    name="warm-up",
+    dry_run=True,
+    old_obj=None,
+    user=None,
+    obj={
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "warm-up", "namespace": "warm-up"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "app", "image": "app", "ports": [{"containerPort": 80}]}]}}
+        },
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +137,12 @@ def create_app(settings: ServerSettings, reviewer: Reviewer | None = None) -> St
         # The first review imports the parsers and rules (~0.1 s): pay that before reporting ready.
         await asyncio.get_running_loop().run_in_executor(executor, reviewer.review, WARM_UP)
         state["ready"] = True
-        log.info("webhook ready", extra={"fields": {"mode": settings.mode,
-                                                     "fail_on": reviewer.settings.fail_on.value,
-                                                     "lookup": settings.lookup}})
+        log.info(
+            "webhook ready",
+            extra={
+                "fields": {"mode": settings.mode, "fail_on": reviewer.settings.fail_on.value, "lookup": settings.lookup}
+            },
+        )
         yield
         state["ready"] = False
         executor.shutdown(wait=False, cancel_futures=True)
@@ -156,8 +172,7 @@ def create_app(settings: ServerSettings, reviewer: Reviewer | None = None) -> St
             decision = verdict.decision
         except asyncio.TimeoutError:
             decision = "timeout"
-            payload = _unfinished(admission, settings, f"confaudit did not finish within "
-                                  f"{settings.review_timeout:g} s")
+            payload = _unfinished(admission, settings, f"confaudit did not finish within {settings.review_timeout:g} s")
         except Exception:  # our bug must not fail the API server's request: logged, answered
             log.exception("review failed", extra={"fields": {"uid": admission.uid}})
             decision = "error"
@@ -178,8 +193,12 @@ def create_app(settings: ServerSettings, reviewer: Reviewer | None = None) -> St
         data, content_type = metrics.render()
         return PlainTextResponse(data, media_type=content_type)
 
-    routes = [Route("/validate", validate, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]),
-              Route("/readyz", readyz, methods=["GET"]), Route("/metrics", metrics_page, methods=["GET"])]
+    routes = [
+        Route("/validate", validate, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -202,32 +221,56 @@ def _unfinished(admission: AdmissionRequest, settings: ServerSettings, reason: s
     return response(admission.uid, None, allowed=True, warnings=[f"{reason}: allowed unchecked"])
 
 
-def _record(metrics: Metrics, settings: ServerSettings, admission: AdmissionRequest, verdict: Verdict | None,
-            decision: str, payload: dict[str, Any], elapsed: float) -> None:
+def _record(
+    metrics: Metrics,
+    settings: ServerSettings,
+    admission: AdmissionRequest,
+    verdict: Verdict | None,
+    decision: str,
+    payload: dict[str, Any],
+    elapsed: float,
+) -> None:
     dry_run = "true" if admission.dry_run else "false"
     metrics.latency.observe(elapsed)
     metrics.decisions.labels(decision, settings.mode, dry_run).inc()
     fields: dict[str, Any] = {
-        "event": "review", "uid": admission.uid, "operation": admission.operation, "kind": admission.kind,
-        "namespace": admission.namespace, "name": admission.name, "user": admission.user,
-        "dry_run": admission.dry_run, "mode": settings.mode, "decision": decision,
-        "allowed": payload["response"]["allowed"], "duration_ms": round(elapsed * 1000, 2),
+        "event": "review",
+        "uid": admission.uid,
+        "operation": admission.operation,
+        "kind": admission.kind,
+        "namespace": admission.namespace,
+        "name": admission.name,
+        "user": admission.user,
+        "dry_run": admission.dry_run,
+        "mode": settings.mode,
+        "decision": decision,
+        "allowed": payload["response"]["allowed"],
+        "duration_ms": round(elapsed * 1000, 2),
     }
     if verdict is not None:
-        for state, findings in (("active", verdict.findings), ("suppressed", verdict.suppressed),
-                                ("preexisting", verdict.preexisting)):
+        for state, findings in (
+            ("active", verdict.findings),
+            ("suppressed", verdict.suppressed),
+            ("preexisting", verdict.preexisting),
+        ):
             for finding in findings:
                 metrics.findings.labels(finding.rule_id, finding.severity.value, state).inc()
         fields["resource"] = verdict.resource or None
         if verdict.reason:
             fields["reason"] = verdict.reason
-        fields["findings"] = [{"rule_id": f.rule_id, "severity": f.severity.value, "message": f.message}
-                              for f in verdict.findings]
+        fields["findings"] = [
+            {"rule_id": f.rule_id, "severity": f.severity.value, "message": f.message} for f in verdict.findings
+        ]
         if verdict.suppressed:
-            fields["suppressed"] = [{"rule_id": f.rule_id, "message": f.message,
-                                     "reason": f.suppression.reason if f.suppression else None,
-                                     "by": f.suppression.kind if f.suppression else None}
-                                    for f in verdict.suppressed]
+            fields["suppressed"] = [
+                {
+                    "rule_id": f.rule_id,
+                    "message": f.message,
+                    "reason": f.suppression.reason if f.suppression else None,
+                    "by": f.suppression.kind if f.suppression else None,
+                }
+                for f in verdict.suppressed
+            ]
         if verdict.preexisting:
             fields["preexisting"] = [{"rule_id": f.rule_id, "message": f.message} for f in verdict.preexisting]
         if verdict.notes:
@@ -262,9 +305,17 @@ def _supervisor_class() -> Any:
     return Supervisor
 
 
-def serve(settings: ServerSettings, *, cert_file: str, key_file: str, host: str = "0.0.0.0",  # noqa: S104
-          port: int = 8443,
-          workers: int = 1, graceful_timeout: float = 15.0, log_level: str = "info") -> int:
+def serve(
+    settings: ServerSettings,
+    *,
+    cert_file: str,
+    key_file: str,
+    host: str = "0.0.0.0",  # noqa: S104
+    port: int = 8443,
+    workers: int = 1,
+    graceful_timeout: float = 15.0,
+    log_level: str = "info",
+) -> int:
     """Run until SIGTERM/SIGINT. Returns the exit code."""
     import os
     import shutil
@@ -283,10 +334,18 @@ def serve(settings: ServerSettings, *, cert_file: str, key_file: str, host: str 
         metrics_dir = tempfile.mkdtemp(prefix="confaudit-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     config = Config(
-        WebhookApp(settings), host=host, port=port, workers=workers, interface="asgi3", lifespan="on",
-        log_config=log_config(log_level), access_log=False, server_header=False,
+        WebhookApp(settings),
+        host=host,
+        port=port,
+        workers=workers,
+        interface="asgi3",
+        lifespan="on",
+        log_config=log_config(log_level),
+        access_log=False,
+        server_header=False,
         timeout_graceful_shutdown=max(1, round(graceful_timeout)),
-        ssl_context_factory=functools.partial(context_factory, cert_file, key_file))
+        ssl_context_factory=functools.partial(context_factory, cert_file, key_file),
+    )
     try:
         if workers > 1:
             _supervisor_class()(config, sockets=[config.bind_socket()]).run()

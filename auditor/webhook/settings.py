@@ -58,13 +58,22 @@ def review_settings(settings: ServerSettings) -> ReviewSettings:
     expiry = settings.cert_expiry_days
     if expiry is None:
         expiry = config.cert_expiry_days if config is not None and config.cert_expiry_days is not None else 30
-    options = AuditOptions(rules=settings.rules, skip_rules=skip, cert_expiry_days=expiry,
-                           severities=config.severities() if config is not None else {})
+    options = AuditOptions(
+        rules=settings.rules,
+        skip_rules=skip,
+        cert_expiry_days=expiry,
+        severities=config.severities() if config is not None else {},
+    )
     return ReviewSettings(
-        mode=settings.mode, fail_on=Severity.parse(fail_on), warn_on=Severity.parse(settings.warn_on),
-        only_new=settings.only_new, exclude_namespaces=frozenset(settings.exclude_namespaces),
+        mode=settings.mode,
+        fail_on=Severity.parse(fail_on),
+        warn_on=Severity.parse(settings.warn_on),
+        only_new=settings.only_new,
+        exclude_namespaces=frozenset(settings.exclude_namespaces),
         exclude_selector=parse_selector(settings.exclude_selector) if settings.exclude_selector else None,
-        options=options, adjust=_adjust(config) if config is not None else None)
+        options=options,
+        adjust=_adjust(config) if config is not None else None,
+    )
 
 
 def reviewer(settings: ServerSettings, observe: Callable[[str], None] | None = None) -> Reviewer:
@@ -76,8 +85,9 @@ def reviewer(settings: ServerSettings, observe: Callable[[str], None] | None = N
             import logging
 
             reason = str(exc)
-            logging.getLogger("confaudit.webhook").warning("Secret lookups disabled", extra={"fields": {
-                "reason": reason}})
+            logging.getLogger("confaudit.webhook").warning(
+                "Secret lookups disabled", extra={"fields": {"reason": reason}}
+            )
 
             def fetch(namespace: str, name: str) -> Lookup:
                 return Lookup("error", None, reason)

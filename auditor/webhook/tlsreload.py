@@ -57,8 +57,10 @@ class ReloadingContext:
         try:
             fresh = self._build()
         except (ssl.SSLError, OSError) as exc:
-            log.warning("new certificate files could not be loaded; still serving the previous certificate",
-                        extra={"fields": {"error": f"{type(exc).__name__}: {exc.strerror or exc}"}})
+            log.warning(
+                "new certificate files could not be loaded; still serving the previous certificate",
+                extra={"fields": {"error": f"{type(exc).__name__}: {exc.strerror or exc}"}},
+            )
             if self.on_reload:
                 self.on_reload("failed")
             return
@@ -81,8 +83,11 @@ def describe(cert_file: str) -> dict[str, str]:
             cert = x509.load_pem_x509_certificate(handle.read())
     except (OSError, ValueError) as exc:
         return {"error": str(exc)[:120]}
-    return {"subject": cert.subject.rfc4514_string(), "serial": format(cert.serial_number, "x"),
-            "not_after": cert.not_valid_after_utc.isoformat()}
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+    }
 
 
 def context_factory(cert_file: str, key_file: str, *_: object) -> ssl.SSLContext:

@@ -42,21 +42,39 @@ def manifest(name: str) -> dict[str, Any]:
 def tls_secret(name: str, namespace: str, cert: str, key: str) -> dict[str, Any]:
     """A kubernetes.io/tls Secret as the API server holds it (base64 data) from tests/certs files."""
     return {
-        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-        "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "resourceVersion": "4711",
-                     "managedFields": [{"manager": "kubectl-create", "operation": "Update"}]},
-        "data": {"tls.crt": base64.b64encode((CERTS / cert).read_bytes()).decode(),
-                 "tls.key": base64.b64encode((CERTS / key).read_bytes()).decode()},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": str(uuid.uuid4()),
+            "resourceVersion": "4711",
+            "managedFields": [{"manager": "kubectl-create", "operation": "Update"}],
+        },
+        "data": {
+            "tls.crt": base64.b64encode((CERTS / cert).read_bytes()).decode(),
+            "tls.key": base64.b64encode((CERTS / key).read_bytes()).decode(),
+        },
     }
 
 
-_RESOURCES = {"Deployment": ("apps", "v1", "deployments"), "Ingress": ("networking.k8s.io", "v1", "ingresses"),
-              "Secret": ("", "v1", "secrets"), "ConfigMap": ("", "v1", "configmaps"),
-              "Gateway": ("gateway.networking.k8s.io", "v1", "gateways")}
+_RESOURCES = {
+    "Deployment": ("apps", "v1", "deployments"),
+    "Ingress": ("networking.k8s.io", "v1", "ingresses"),
+    "Secret": ("", "v1", "secrets"),
+    "ConfigMap": ("", "v1", "configmaps"),
+    "Gateway": ("gateway.networking.k8s.io", "v1", "gateways"),
+}
 
 
-def review(obj: dict[str, Any] | None, operation: str = "CREATE", old: dict[str, Any] | None = None,
-           dry_run: bool = False, uid: str | None = None) -> dict[str, Any]:
+def review(
+    obj: dict[str, Any] | None,
+    operation: str = "CREATE",
+    old: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    uid: str | None = None,
+) -> dict[str, Any]:
     """The AdmissionReview the API server posts for ``obj`` (admission.k8s.io/v1)."""
     subject = obj or old or {}
     kind = subject["kind"]
@@ -114,11 +132,17 @@ class Pki:
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "confaudit webhook test CA")])
         now = dt.datetime.now(dt.timezone.utc)
-        self.ca_cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                        .public_key(self.ca_key.public_key()).serial_number(1)
-                        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-                        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                        .sign(self.ca_key, hashes.SHA256()))
+        self.ca_cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.ca_key.public_key())
+            .serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(self.ca_key, hashes.SHA256())
+        )
         self.ca_file.write_bytes(self.ca_cert.public_bytes(serialization.Encoding.PEM))
 
     def issue(self, cert_file: Path, key_file: Path, serial: int) -> int:
@@ -133,17 +157,26 @@ class Pki:
 
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.timezone.utc)
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"webhook-{serial}")]))
-                .issuer_name(self.ca_cert.subject).public_key(key.public_key()).serial_number(serial)
-                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=7))
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                            x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                               critical=False)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                .sign(self.ca_key, hashes.SHA256()))
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"webhook-{serial}")]))
+            .issuer_name(self.ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=7))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self.ca_key, hashes.SHA256())
+        )
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         for path, data in ((key_file, key_pem), (cert_file, cert.public_bytes(serialization.Encoding.PEM))):
             scratch = path.with_name(path.name + ".new")
             scratch.write_bytes(data)
@@ -180,11 +213,25 @@ class WebhookProcess:
         env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "POD_NAMESPACE")}
         env["PYTHONPATH"] = str(REPO)
         env["PYTHONUNBUFFERED"] = "1"
-        self.command = [sys.executable, "-m", "auditor", "webhook", "--host", "127.0.0.1", "--port", str(self.port),
-                        "--tls-cert", str(self.cert), "--tls-key", str(self.key), *args]
+        self.command = [
+            sys.executable,
+            "-m",
+            "auditor",
+            "webhook",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--tls-cert",
+            str(self.cert),
+            "--tls-key",
+            str(self.key),
+            *args,
+        ]
         with open(self.log_file, "wb") as log:
-            self.process = subprocess.Popen(self.command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                self.command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -203,8 +250,7 @@ class WebhookProcess:
         raise AssertionError(f"webhook not ready within {timeout} s:\n{self.log_text()}")
 
     def connection(self, timeout: float = 10.0) -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.pki.client_context(),
-                                           timeout=timeout)
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.pki.client_context(), timeout=timeout)
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
         connection = self.connection(timeout)
@@ -215,8 +261,9 @@ class WebhookProcess:
         finally:
             connection.close()
 
-    def post(self, data: bytes, path: str = "/validate", timeout: float = 10.0,
-             headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def post(
+        self, data: bytes, path: str = "/validate", timeout: float = 10.0, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         connection = self.connection(timeout)
         try:
             connection.request("POST", path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
@@ -311,14 +358,25 @@ class StandInApi:
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 def kubeconfig(server: str, ca_file: Path, token: str) -> str:
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
-        "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority": str(ca_file)}}],
-        "users": [{"name": "webhook", "user": {"token": token}}],
-        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "webhook"}}],
-    })
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "test",
+            "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority": str(ca_file)}}],
+            "users": [{"name": "webhook", "user": {"token": token}}],
+            "contexts": [{"name": "test", "context": {"cluster": "test", "user": "webhook"}}],
+        }
+    )

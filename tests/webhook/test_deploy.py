@@ -78,8 +78,9 @@ def kubectl() -> str:
 
 @pytest.mark.parametrize("folder", ["", "base", "lookup"])
 def test_kustomize_renders_a_clean_install(folder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rendered = subprocess.run([kubectl(), "kustomize", str(DEPLOY / folder)], capture_output=True, text=True,
-                              timeout=60, check=True).stdout
+    rendered = subprocess.run(
+        [kubectl(), "kustomize", str(DEPLOY / folder)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     (tmp_path / "install.yaml").write_text(rendered)
     assert cli.main(["scan", str(tmp_path), "--fail-on", "info"]) == 0
     assert "0 findings" in capsys.readouterr().out

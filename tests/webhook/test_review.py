@@ -27,10 +27,10 @@ from tests.webhook.support import OBJECTS, body, manifest, review, tls_secret
 OPTIONS = AuditOptions(now=NOW, strict=True)
 
 
-def reviewer(mode: str = "deny", fail_on: str = "medium", lookup: SecretLookup | None = None,
-             **kwargs: object) -> Reviewer:
-    return Reviewer(ReviewSettings(mode=mode, fail_on=Severity.parse(fail_on), options=OPTIONS, **kwargs),
-                    lookup)  # type: ignore[arg-type]
+def reviewer(
+    mode: str = "deny", fail_on: str = "medium", lookup: SecretLookup | None = None, **kwargs: object
+) -> Reviewer:
+    return Reviewer(ReviewSettings(mode=mode, fail_on=Severity.parse(fail_on), options=OPTIONS, **kwargs), lookup)  # type: ignore[arg-type]
 
 
 def verdict_for(obj: dict[str, object] | None, rev: Reviewer | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -42,8 +42,9 @@ def test_same_findings_as_the_scan() -> None:
     scanned = audit([OBJECTS / "deployment-shell.yaml"], OPTIONS)
     verdict = verdict_for(manifest("deployment-shell.yaml"))
     # Then the rule ids, severities and messages are the same; only the location differs
-    assert sorted((f.rule_id, f.severity, f.message) for f in scanned.active) == \
-        sorted((f.rule_id, f.severity, f.message) for f in verdict.findings)
+    assert sorted((f.rule_id, f.severity, f.message) for f in scanned.active) == sorted(
+        (f.rule_id, f.severity, f.message) for f in verdict.findings
+    )
     assert {f.rule_id for f in verdict.findings} == {"shutdown-shell-pid1", "shutdown-no-prestop"}
     assert {str(f.loc) for f in verdict.findings} == {"admission:Deployment/shop/api"}
     assert all(f.loc.line is None for f in verdict.findings)
@@ -132,10 +133,18 @@ def test_excluded_namespaces() -> None:
     assert verdict.allowed and verdict.decision == "excluded" and "confaudit" in verdict.reason
 
 
-@pytest.mark.parametrize(("selector", "excluded"), [
-    ("app=api", True), ("app==api", True), ("app!=api", False), ("app", True), ("!app", False),
-    ("app=api,tier=web", False), ("app=api,!tier", True),
-])
+@pytest.mark.parametrize(
+    ("selector", "excluded"),
+    [
+        ("app=api", True),
+        ("app==api", True),
+        ("app!=api", False),
+        ("app", True),
+        ("!app", False),
+        ("app=api,tier=web", False),
+        ("app=api,!tier", True),
+    ],
+)
 def test_exclude_selector(selector: str, excluded: bool) -> None:
     rev = reviewer(exclude_selector=parse_selector(selector))
     assert (verdict_for(manifest("deployment-shell.yaml"), rev).decision == "excluded") is excluded
@@ -149,8 +158,9 @@ def test_bad_selectors_are_refused(text: str) -> None:
 
 def test_objects_owned_by_a_controller_are_checked_at_their_owner() -> None:
     obj = manifest("deployment-shell.yaml")
-    obj["metadata"]["ownerReferences"] = [{"apiVersion": "example.com/v1", "kind": "Shop", "name": "main",
-                                           "uid": "1", "controller": True}]
+    obj["metadata"]["ownerReferences"] = [
+        {"apiVersion": "example.com/v1", "kind": "Shop", "name": "main", "uid": "1", "controller": True}
+    ]
     verdict = verdict_for(obj)
     assert verdict.allowed and verdict.decision == "skipped" and "Shop main" in verdict.reason
 
@@ -158,12 +168,14 @@ def test_objects_owned_by_a_controller_are_checked_at_their_owner() -> None:
 def test_ignore_annotation_with_reason_suppresses() -> None:
     obj = manifest("deployment-shell.yaml")
     obj["metadata"]["annotations"] = {
-        "confaudit.io/ignore": "shutdown-shell-pid1,shutdown-no-prestop -- batch consumer, drains on its own"}
+        "confaudit.io/ignore": "shutdown-shell-pid1,shutdown-no-prestop -- batch consumer, drains on its own"
+    }
     verdict = verdict_for(obj)
     assert verdict.allowed and not verdict.findings
     assert {(f.rule_id, f.suppression.kind, f.suppression.reason) for f in verdict.suppressed} == {
         ("shutdown-shell-pid1", "annotation", "batch consumer, drains on its own"),
-        ("shutdown-no-prestop", "annotation", "batch consumer, drains on its own")}
+        ("shutdown-no-prestop", "annotation", "batch consumer, drains on its own"),
+    }
 
 
 def test_ignore_annotation_without_reason_ignores_nothing_and_is_reported() -> None:
@@ -171,8 +183,11 @@ def test_ignore_annotation_without_reason_ignores_nothing_and_is_reported() -> N
     obj["metadata"]["annotations"] = {"confaudit.io/ignore": "shutdown-shell-pid1"}
     verdict = verdict_for(obj, reviewer(fail_on="high"))
     assert not verdict.allowed
-    assert {f.rule_id for f in verdict.findings} == {"shutdown-shell-pid1", "shutdown-no-prestop",
-                                                     "suppression-invalid"}
+    assert {f.rule_id for f in verdict.findings} == {
+        "shutdown-shell-pid1",
+        "shutdown-no-prestop",
+        "suppression-invalid",
+    }
     invalid = next(f for f in verdict.findings if f.rule_id == "suppression-invalid")
     assert "has no reason after '--'" in invalid.message
     assert any(w.startswith("suppression-invalid (low): annotation confaudit.io/ignore") for w in verdict.warnings)
@@ -219,8 +234,10 @@ def test_ingress_without_lookup_skips_the_secret_checks() -> None:
 
 
 def test_ingress_with_lookup_checks_the_secret_certificate() -> None:
-    api = FakeApi(tls_secret("shop-tls", "shop", "api.fullchain.crt", "api.key"),
-                  tls_secret("api-tls", "shop", "api.fullchain.crt", "api.key"))
+    api = FakeApi(
+        tls_secret("shop-tls", "shop", "api.fullchain.crt", "api.key"),
+        tls_secret("api-tls", "shop", "api.fullchain.crt", "api.key"),
+    )
     rev = reviewer(lookup=SecretLookup(api))
     verdict = verdict_for(manifest("ingress-shop.yaml"), rev)
     assert not verdict.allowed
@@ -237,8 +254,9 @@ def test_lookup_failures_skip_with_a_warning() -> None:
     api = FakeApi()
     rev = reviewer(lookup=SecretLookup(api, failure_backoff=60))
     verdict = verdict_for(manifest("ingress-shop.yaml"), rev)
-    assert verdict.allowed and verdict.warnings == ("TLS checks for Secret shop/shop-tls skipped: "
-                                                    "Secret shop/shop-tls does not exist",)
+    assert verdict.allowed and verdict.warnings == (
+        "TLS checks for Secret shop/shop-tls skipped: Secret shop/shop-tls does not exist",
+    )
     api.down = True
     verdict = verdict_for(manifest("ingress-api.yaml"), rev)
     assert verdict.allowed and "connection refused" in verdict.warnings[0]
@@ -267,33 +285,58 @@ def test_tls_secret_review() -> None:
 
 
 def test_gateway_certificate_refs_are_looked_up() -> None:
-    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-               "metadata": {"name": "edge", "namespace": "shop"},
-               "spec": {"gatewayClassName": "example", "listeners": [
-                   {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": "shop.example.com",
-                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "shop-tls"}]}}]}}
+    gateway = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "edge", "namespace": "shop"},
+        "spec": {
+            "gatewayClassName": "example",
+            "listeners": [
+                {
+                    "name": "https",
+                    "protocol": "HTTPS",
+                    "port": 443,
+                    "hostname": "shop.example.com",
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "shop-tls"}]},
+                }
+            ],
+        },
+    }
     assert verdict_for(gateway).allowed
     api = FakeApi(tls_secret("shop-tls", "shop", "api.fullchain.crt", "api.key"))
     verdict = verdict_for(gateway, reviewer(lookup=SecretLookup(api)))
     assert [f.rule_id for f in verdict.blocking] == ["cert-san-mismatch"]
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"{not json", "request body is not JSON"),
-    (b"\xff\xfe", "request body is not JSON"),
-    (b"[1, 2]", "not a JSON object"),
-    (b"[" * 100000, "request body is not JSON: nested too deeply"),
-    (b'{"kind": "Pod", "apiVersion": "v1"}', "expected kind AdmissionReview, got 'Pod'"),
-    (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1beta1", "request": {}}',
-     "expected apiVersion admission.k8s.io/v1"),
-    (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}', "has no request"),
-    (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {"operation": "CREATE"}}',
-     "has no uid"),
-    (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {"uid": "1", "operation": "X"}}',
-     "unknown operation 'X'"),
-    (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", '
-     b'"request": {"uid": "1", "operation": "CREATE", "object": [1]}}', "must be JSON objects or null"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"{not json", "request body is not JSON"),
+        (b"\xff\xfe", "request body is not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"[" * 100000, "request body is not JSON: nested too deeply"),
+        (b'{"kind": "Pod", "apiVersion": "v1"}', "expected kind AdmissionReview, got 'Pod'"),
+        (
+            b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1beta1", "request": {}}',
+            "expected apiVersion admission.k8s.io/v1",
+        ),
+        (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}', "has no request"),
+        (
+            b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {"operation": "CREATE"}}',
+            "has no uid",
+        ),
+        (
+            b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", '
+            b'"request": {"uid": "1", "operation": "X"}}',
+            "unknown operation 'X'",
+        ),
+        (
+            b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", '
+            b'"request": {"uid": "1", "operation": "CREATE", "object": [1]}}',
+            "must be JSON objects or null",
+        ),
+    ],
+)
 def test_bad_reviews(data: bytes, message: str) -> None:
     with pytest.raises(BadReview, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_review(data)
@@ -301,12 +344,22 @@ def test_bad_reviews(data: bytes, message: str) -> None:
 
 def test_strange_objects_never_raise() -> None:
     # Whatever the shape of the object, the parsers turn it into findings or nothing
-    for obj in ({"kind": "Deployment"}, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": [],
-                                         "spec": "x"},
-                {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": 5, "labels": []},
-                 "spec": {"template": {"spec": {"containers": [None, 3, {"name": []}]}}}},
-                {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "x"},
-                 "spec": {"tls": [{"secretName": 7}, "x"], "rules": "x"}}):
+    for obj in (
+        {"kind": "Deployment"},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": [], "spec": "x"},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": 5, "labels": []},
+            "spec": {"template": {"spec": {"containers": [None, 3, {"name": []}]}}},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "x"},
+            "spec": {"tls": [{"secretName": 7}, "x"], "rules": "x"},
+        },
+    ):
         verdict = verdict_for(obj, reviewer(lookup=SecretLookup(FakeApi())))
         assert verdict.decision in ("allowed", "denied")
 
@@ -314,8 +367,10 @@ def test_strange_objects_never_raise() -> None:
 def test_warning_limits() -> None:
     from auditor.model import Finding, Location
 
-    findings = [Finding("cert-expired", Severity.HIGH, f"certificate {i} " + "x" * 300, Location("f", None), "r",
-                        "Fix it.") for i in range(80)]
+    findings = [
+        Finding("cert-expired", Severity.HIGH, f"certificate {i} " + "x" * 300, Location("f", None), "r", "Fix it.")
+        for i in range(80)
+    ]
     lines = warning_lines(findings, ["a note"])
     assert all(len(line) <= WARNING_CHARS for line in lines)
     assert sum(len(line) for line in lines) <= 4096

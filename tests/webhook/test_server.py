@@ -53,9 +53,24 @@ def api(pki: Pki, tmp: Path) -> Iterator[StandInApi]:
 
 @pytest.fixture(scope="module")
 def deny(tmp: Path, pki: Pki, api: StandInApi) -> Iterator[WebhookProcess]:
-    server = WebhookProcess(tmp, pki, "--mode", "deny", "--fail-on", "medium", "--lookup", "--kubeconfig",
-                            str(api.kubeconfig), "--lookup-timeout", "3", "--review-timeout", "1",
-                            "--max-body-bytes", "65536", name="deny")
+    server = WebhookProcess(
+        tmp,
+        pki,
+        "--mode",
+        "deny",
+        "--fail-on",
+        "medium",
+        "--lookup",
+        "--kubeconfig",
+        str(api.kubeconfig),
+        "--lookup-timeout",
+        "3",
+        "--review-timeout",
+        "1",
+        "--max-body-bytes",
+        "65536",
+        name="deny",
+    )
     yield server
     assert server.stop() == 0
 
@@ -65,8 +80,20 @@ def warn(tmp: Path, pki: Pki) -> Iterator[WebhookProcess]:
     # --lookup against a port where nothing listens: the unreachable API server.
     unreachable = tmp / "unreachable.kubeconfig"
     unreachable.write_text(kubeconfig(f"https://127.0.0.1:{free_port()}", pki.ca_file, StandInApi.TOKEN))
-    server = WebhookProcess(tmp, pki, "--mode", "warn", "--fail-on", "medium", "--workers", "2", "--lookup",
-                            "--kubeconfig", str(unreachable), name="warn")
+    server = WebhookProcess(
+        tmp,
+        pki,
+        "--mode",
+        "warn",
+        "--fail-on",
+        "medium",
+        "--workers",
+        "2",
+        "--lookup",
+        "--kubeconfig",
+        str(unreachable),
+        name="warn",
+    )
     yield server
     assert server.stop() == 0
 
@@ -108,7 +135,8 @@ def test_ingress_checked_against_its_secret_through_the_api(deny: WebhookProcess
     status, answer = deny.post(body(ingress("new", "new.example.com", "not-yet-created")))
     assert answer["response"]["allowed"] is True
     assert answer["response"]["warnings"] == [
-        "TLS checks for Secret shop/not-yet-created skipped: Secret shop/not-yet-created does not exist"]
+        "TLS checks for Secret shop/not-yet-created skipped: Secret shop/not-yet-created does not exist"
+    ]
 
 
 def test_tls_secret_itself(deny: WebhookProcess) -> None:
@@ -138,12 +166,15 @@ def test_delete_and_dry_run(deny: WebhookProcess) -> None:
     assert answer["response"]["allowed"] is False
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": ', "request body is not JSON"),
-    (b'{"apiVersion": "v1", "kind": "ConfigMap"}', "expected kind AdmissionReview, got 'ConfigMap'"),
-    (b"", "request body is not JSON"),
-    (b'"\\ud800"', "not a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": ', "request body is not JSON"),
+        (b'{"apiVersion": "v1", "kind": "ConfigMap"}', "expected kind AdmissionReview, got 'ConfigMap'"),
+        (b"", "request body is not JSON"),
+        (b'"\\ud800"', "not a JSON object"),
+    ],
+)
 def test_malformed_bodies_get_400_with_a_reason(deny: WebhookProcess, data: bytes, message: str) -> None:
     status, answer = deny.post(data)
     assert status == 400
@@ -170,7 +201,7 @@ def test_oversized_bodies_get_413(deny: WebhookProcess) -> None:
         connection.putheader("Content-Type", "application/json")
         connection.endheaders()
         for offset in range(0, len(big), 16384):
-            chunk = big[offset:offset + 16384]
+            chunk = big[offset : offset + 16384]
             try:
                 connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             except OSError:  # the server may answer and close before the last chunks
@@ -222,8 +253,11 @@ def test_warn_mode_with_two_workers(warn: WebhookProcess) -> None:
     for _ in range(6):
         warn.post(body(manifest("deployment-good.yaml")))
     text = warn.get("/metrics")[1].decode()
-    line = next(x for x in text.splitlines()
-                if x.startswith('confaudit_webhook_decisions_total{decision="allowed",dry_run="false",mode="warn"}'))
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('confaudit_webhook_decisions_total{decision="allowed",dry_run="false",mode="warn"}')
+    )
     assert float(line.split()[-1]) == 7.0
 
 
@@ -232,22 +266,35 @@ def test_unreachable_api_server_skips_with_a_warning(warn: WebhookProcess) -> No
     status, answer = warn.post(body(ingress("shop", "shop.example.com", "shop-tls")))
     assert time.monotonic() - started < 1.9
     assert status == 200 and answer["response"]["allowed"] is True
-    assert answer["response"]["warnings"] == ["TLS checks for Secret shop/shop-tls skipped: cannot read Secret "
-                                              "shop/shop-tls: connection refused"]
+    assert answer["response"]["warnings"] == [
+        "TLS checks for Secret shop/shop-tls skipped: cannot read Secret shop/shop-tls: connection refused"
+    ]
 
 
 def test_fail_closed_refuses_what_it_could_not_evaluate(tmp: Path, pki: Pki) -> None:
     slow = StandInApi(pki, tmp)
     slow.add(tls_secret("shop-tls", "shop", "api.fullchain.crt", "api.key"))
     slow.delay = 3.0
-    server = WebhookProcess(tmp, pki, "--mode", "deny", "--fail-closed", "--lookup", "--kubeconfig",
-                            str(slow.kubeconfig), "--review-timeout", "0.5", name="closed")
+    server = WebhookProcess(
+        tmp,
+        pki,
+        "--mode",
+        "deny",
+        "--fail-closed",
+        "--lookup",
+        "--kubeconfig",
+        str(slow.kubeconfig),
+        "--review-timeout",
+        "0.5",
+        name="closed",
+    )
     try:
         status, answer = server.post(body(ingress("shop", "shop.example.com", "shop-tls"), uid="late"))
         assert status == 200 and answer["response"]["uid"] == "late"
         assert answer["response"]["allowed"] is False
-        assert answer["response"]["status"]["message"] == ("confaudit did not finish within 0.5 s; refused "
-                                                           "(--fail-closed)")
+        assert answer["response"]["status"]["message"] == (
+            "confaudit did not finish within 0.5 s; refused (--fail-closed)"
+        )
     finally:
         assert server.stop() == 0
         slow.close()
