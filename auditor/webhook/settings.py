@@ -36,12 +36,13 @@ def load_config(path: str) -> Any:
     return module.load(Path(path), REGISTRY.rules)
 
 
-def _adjust(config: Any) -> Callable[[list[Finding]], list[Finding]]:
+def _adjust(config: Any, keep_rules: tuple[str, ...]) -> Callable[[list[Finding]], list[Finding]]:
+    """The configuration's severities and exceptions (``suppress.apply_config``, as for ``scan``)."""
     suppress = importlib.import_module("auditor.suppress")
 
     def adjust(findings: list[Finding]) -> list[Finding]:
         today = dt.datetime.now(dt.timezone.utc).date()
-        result: list[Finding] = suppress.apply_config(findings, config, Path.cwd(), today)[0]
+        result: list[Finding] = suppress.apply_config(findings, config, Path.cwd(), today, keep_rules)[0]
         return result
 
     return adjust
@@ -72,7 +73,7 @@ def review_settings(settings: ServerSettings) -> ReviewSettings:
         exclude_namespaces=frozenset(settings.exclude_namespaces),
         exclude_selector=parse_selector(settings.exclude_selector) if settings.exclude_selector else None,
         options=options,
-        adjust=_adjust(config) if config is not None else None,
+        adjust=_adjust(config, settings.rules) if config is not None else None,
     )
 
 

@@ -55,3 +55,23 @@ def test_config_file_sets_rules_and_threshold(tmp_path: Path) -> None:
     assert "shutdown-shell-pid1" in settings.options.skip_rules
     # Flags win over the file
     assert review_settings(ServerSettings(config_file=str(config), fail_on="critical")).fail_on.value == "critical"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("auditor.config") is None
+    or not hasattr(importlib.import_module("auditor.suppress"), "apply_config"),
+    reason="configuration files (auditor.config) are not part of this build",
+)
+def test_config_exceptions_suppress_webhook_findings(tmp_path: Path) -> None:
+    from auditor.webhook.review import Reviewer, parse_review
+    from tests.webhook.support import body, manifest
+
+    config = tmp_path / ".confaudit.yaml"
+    config.write_text(
+        "version: 1\nexceptions:\n  - rule: shutdown-shell-pid1\n    resource: 'Deployment shop/*'\n"
+        "    reason: the entrypoint script is being replaced\n    until: 2099-01-01\n"
+    )
+    reviewer = Reviewer(review_settings(ServerSettings(config_file=str(config), fail_on="high")))
+    verdict = reviewer.review(parse_review(body(manifest("deployment-shell.yaml"))))
+    assert verdict.allowed
+    assert [(f.rule_id, f.suppression.kind) for f in verdict.suppressed] == [("shutdown-shell-pid1", "config")]
