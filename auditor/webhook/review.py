@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from auditor.api import AuditOptions, audit_documents
@@ -153,6 +154,7 @@ class Reviewer:
             raise ValueError(f"unknown mode {settings.mode!r} (expected one of: {', '.join(MODES)})")
         self.settings = settings
         self.lookup = lookup
+        self._root = Path.cwd()  # only reported; asked once, not per review
 
     def review(self, request: AdmissionRequest) -> Verdict:
         obj = request.obj
@@ -203,7 +205,7 @@ class Reviewer:
                 available.add(f"{namespace}/{name}")
             else:
                 notes.append(f"TLS checks for Secret {namespace}/{name} skipped: {found.reason}")
-        result = audit_documents(documents, self.settings.options)
+        result = audit_documents(documents, self.settings.options, self._root)
         own = []
         for finding in result.findings:
             # Findings about the Secrets read for context belong to their own reviews.
