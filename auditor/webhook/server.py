@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from auditor.webhook.metrics import Metrics
 
 log = logging.getLogger("confaudit.webhook")
+KEEP_ALIVE_SECONDS = 120
 
 WARM_UP = AdmissionRequest(
     uid="warm-up",
@@ -344,6 +345,10 @@ def serve(
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=max(1, round(graceful_timeout)),
+        # Longer than the API server's idle timeout (Go's http.Transport: 90 s), so that the client, not
+        # the server, closes idle keep-alive connections: a server-side close racing a new request is
+        # the known source of webhook 'EOF' failures (kubernetes/kubernetes#127335, linkerd2#14096).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         ssl_context_factory=functools.partial(context_factory, cert_file, key_file),
     )
     try:
