@@ -31,9 +31,11 @@ _DROPPED_METADATA = ("managedFields",)
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    status: str  # "found", "not-found", "error"
+    # "found"; "not-found" and "denied" (RBAC) are answers about this Secret and cached like it;
+    # "error" means the API could not answer (network, timeout, 5xx): no Secret is asked for a while.
+    status: str
     secret: dict[str, Any] | None
-    reason: str  # why it is not found or failed (no secret data, safe to log)
+    reason: str  # short, without the Secret's name (the caller names it); never Secret data
     cached: bool = False
 
 
@@ -76,7 +78,8 @@ class SecretLookup:
                 return Lookup(found.status, found.secret, found.reason, cached=True)
             if now < self._failed_until:
                 self._observe("backoff")
-                return Lookup("error", None, f"{self._last_failure} (not retried for a few seconds)", cached=True)
+                reason = f"{self._last_failure} (API server not asked again for {self._failure_backoff:g} s)"
+                return Lookup("error", None, reason, cached=True)
         result = self._fetch(namespace, name)
         self._observe(result.status)
         with self._lock:
@@ -123,15 +126,20 @@ def kubernetes_fetch(kubeconfig: str | None, timeout: float) -> Fetch:
             secret = json.loads(response.data)  # type: ignore[arg-type]  # raw urllib3 body
         except client.ApiException as exc:
             if exc.status == 404:
-                return Lookup("not-found", None, f"Secret {namespace}/{name} does not exist")
-            reason = {401: "unauthorized", 403: "forbidden (RBAC: grant get on secrets, deploy/lookup)"}.get(
-                exc.status or 0, f"HTTP {exc.status}"
-            )
-            return Lookup("error", None, f"cannot read Secret {namespace}/{name}: {reason}")
+                return Lookup("not-found", None, "it does not exist")
+            if exc.status in (401, 403):
+                return Lookup(
+                    "denied",
+                    None,
+                    "forbidden by RBAC (see deploy/lookup)"
+                    if exc.status == 403
+                    else "unauthorized (service-account token)",
+                )
+            return Lookup("error", None, f"the API server answered HTTP {exc.status}")
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            return Lookup("error", None, f"cannot read Secret {namespace}/{name}: {_short(exc)}")
+            return Lookup("error", None, _short(exc))
         if not isinstance(secret, dict):
-            return Lookup("error", None, f"cannot read Secret {namespace}/{name}: unexpected answer")
+            return Lookup("error", None, "the API server sent no Secret")
         metadata = secret.get("metadata")
         if isinstance(metadata, dict):
             for field in _DROPPED_METADATA:

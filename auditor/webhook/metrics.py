@@ -42,7 +42,7 @@ class Metrics:
         )
         self.lookups = Counter(
             "confaudit_webhook_secret_lookups",
-            "Secret reads for --lookup: found, not-found, error, cached",
+            "Secret reads for --lookup: found, not-found, denied, error, cached, backoff",
             ["result"],
             registry=registry,
         )

@@ -91,7 +91,7 @@ def reviewer(settings: ServerSettings, observe: Callable[[str], None] | None = N
             )
 
             def fetch(namespace: str, name: str) -> Lookup:
-                return Lookup("error", None, reason)
+                return Lookup("error", None, "no Kubernetes API credentials (see the webhook log)")
 
         lookup = SecretLookup(fetch, ttl=settings.lookup_ttl, observe=observe)
     return Reviewer(review_settings(settings), lookup)

@@ -307,6 +307,7 @@ class StandInApi:
     def __init__(self, pki: Pki, tmp: Path) -> None:
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.delay = 0.0
+        self.forbidden: set[str] = set()  # Secret names RBAC refuses
         self.requests: list[str] = []
         cert, key = tmp / "apiserver.crt", tmp / "apiserver.key"
         pki.issue(cert, key, serial=9000)
@@ -321,6 +322,9 @@ class StandInApi:
                 parts = self.path.split("?")[0].strip("/").split("/")
                 if self.headers.get("Authorization") != f"Bearer {StandInApi.TOKEN}":
                     return self._send(401, _status(401, "Unauthorized", "Unauthorized"))
+                if len(parts) == 6 and parts[5] in stand_in.forbidden:
+                    message = f'secrets "{parts[5]}" is forbidden: User cannot get resource "secrets"'
+                    return self._send(403, _status(403, "Forbidden", message))
                 if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "secrets":
                     secret = stand_in.secrets.get((parts[3], parts[5]))
                     if secret is not None:

@@ -134,9 +134,19 @@ def test_ingress_checked_against_its_secret_through_the_api(deny: WebhookProcess
     # A Secret the API does not have: the checks that need it are skipped, with a warning
     status, answer = deny.post(body(ingress("new", "new.example.com", "not-yet-created")))
     assert answer["response"]["allowed"] is True
+    assert answer["response"]["warnings"] == ["TLS checks for Secret shop/not-yet-created skipped: it does not exist"]
+
+
+def test_secret_refused_by_rbac(deny: WebhookProcess, api: StandInApi) -> None:
+    api.forbidden.add("locked-tls")
+    status, answer = deny.post(body(ingress("locked", "locked.example.com", "locked-tls")))
+    assert status == 200 and answer["response"]["allowed"] is True
     assert answer["response"]["warnings"] == [
-        "TLS checks for Secret shop/not-yet-created skipped: Secret shop/not-yet-created does not exist"
+        "TLS checks for Secret shop/locked-tls skipped: forbidden by RBAC (see deploy/lookup)"
     ]
+    # A refusal is about that Secret: the next Ingress's Secret is still read
+    status, answer = deny.post(body(ingress("shop2", "shop.example.com", "shop-tls")))
+    assert "cert-san-mismatch" in answer["response"]["status"]["message"]
 
 
 def test_tls_secret_itself(deny: WebhookProcess) -> None:
@@ -266,9 +276,7 @@ def test_unreachable_api_server_skips_with_a_warning(warn: WebhookProcess) -> No
     status, answer = warn.post(body(ingress("shop", "shop.example.com", "shop-tls")))
     assert time.monotonic() - started < 1.9
     assert status == 200 and answer["response"]["allowed"] is True
-    assert answer["response"]["warnings"] == [
-        "TLS checks for Secret shop/shop-tls skipped: cannot read Secret shop/shop-tls: connection refused"
-    ]
+    assert answer["response"]["warnings"] == ["TLS checks for Secret shop/shop-tls skipped: connection refused"]
 
 
 def test_fail_closed_refuses_what_it_could_not_evaluate(tmp: Path, pki: Pki) -> None:
