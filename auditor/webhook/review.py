@@ -196,15 +196,14 @@ class Reviewer:
         documents = [object_document(obj, label)]
         notes: list[str] = []
         available: set[str] = set()
-        references = tls_secret_references(obj) if self.lookup is not None else []
-        for namespace, name in references:
-            assert self.lookup is not None
-            found = self.lookup.get(namespace, name)
-            if found.secret is not None:
+        if self.lookup is not None:
+            for namespace, name in tls_secret_references(obj):
+                found = self.lookup.get(namespace, name)
+                if found.secret is None:
+                    notes.append(f"TLS checks for Secret {namespace}/{name} skipped: {found.reason}")
+                    continue
                 documents.append(object_document(found.secret, object_label("Secret", namespace, name), "cluster"))
                 available.add(f"{namespace}/{name}")
-            else:
-                notes.append(f"TLS checks for Secret {namespace}/{name} skipped: {found.reason}")
         result = audit_documents(documents, self.settings.options, self._root)
         own = []
         for finding in result.findings:
