@@ -171,7 +171,9 @@ def _run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"confaudit: error: {problem}", file=sys.stderr)
         return 2
-    return server.serve(
+    from auditor.webhook.process import serve
+
+    return serve(
         settings,
         cert_file=args.tls_cert,
         key_file=args.tls_key,

@@ -1,4 +1,4 @@
-"""The HTTPS server: Starlette routes on uvicorn, one or more worker processes.
+"""The ASGI app (Starlette) each worker process serves; ``process`` runs it on uvicorn.
 
 Routes: ``POST /validate`` (AdmissionReview), ``GET /healthz`` (the process answers),
 ``GET /readyz`` (started and not shutting down), ``GET /metrics`` (Prometheus).
@@ -10,9 +10,7 @@ Reliability choices, each bounded:
   API server's ``timeoutSeconds``). Past it, and on an unexpected error, the answer follows
   ``fail_closed``: allowed with a warning by default (like ``failurePolicy: Ignore``), refused in
   deny mode when ``fail_closed`` is set (like ``failurePolicy: Fail``).
-- SIGTERM (uvicorn): the listening socket closes, requests in flight finish (up to
-  ``graceful_timeout``), idle keep-alive connections close, then the process exits.
-- TLS: see ``tlsreload``; the certificate is reloaded when its files change.
+- Shutdown, workers and TLS: see ``process`` and ``tlsreload``.
 """
 
 from __future__ import annotations
@@ -26,7 +24,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from auditor.webhook.review import AdmissionRequest, BadReview, Reviewer, Verdict, parse_review, response
+from auditor.webhook.admission import AdmissionRequest, BadReview, Verdict, parse_review, response
+from auditor.webhook.review import Reviewer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from auditor.webhook.metrics import Metrics
 
 log = logging.getLogger("confaudit.webhook")
-KEEP_ALIVE_SECONDS = 120
 
 WARM_UP = AdmissionRequest(
     uid="warm-up",
@@ -280,88 +278,3 @@ def _record(
             fields["internal_errors"] = list(verdict.internal_errors)
     level = logging.WARNING if decision in ("timeout", "error") else logging.INFO
     log.log(level, "admission review", extra={"fields": fields})
-
-
-def _stopped(signum: int, frame: object) -> None:
-    log.info("stopped", extra={"fields": {"signal": signum}})
-
-
-def _supervisor_class() -> Any:
-    from uvicorn.supervisors import Multiprocess
-
-    class Supervisor(Multiprocess):
-        """uvicorn's process supervisor, closing its copy of the listening socket at SIGTERM/SIGINT so
-        that new connections are refused at once (the workers close theirs when they stop)."""
-
-        def handle_term(self) -> None:
-            for sock in self.sockets:
-                sock.close()
-            super().handle_term()
-
-        def handle_int(self) -> None:
-            for sock in self.sockets:
-                sock.close()
-            super().handle_int()
-
-    return Supervisor
-
-
-def serve(
-    settings: ServerSettings,
-    *,
-    cert_file: str,
-    key_file: str,
-    host: str = "0.0.0.0",  # noqa: S104
-    port: int = 8443,
-    workers: int = 1,
-    graceful_timeout: float = 15.0,
-    log_level: str = "info",
-) -> int:
-    """Run until SIGTERM/SIGINT. Returns the exit code."""
-    import os
-    import shutil
-    import signal
-    import tempfile
-
-    from uvicorn.config import Config
-    from uvicorn.server import Server
-
-    from auditor.webhook.logs import log_config
-    from auditor.webhook.tlsreload import context_factory
-
-    metrics_dir = None
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Workers are spawned after this and inherit it (see metrics.py).
-        metrics_dir = tempfile.mkdtemp(prefix="confaudit-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    config = Config(
-        WebhookApp(settings),
-        host=host,
-        port=port,
-        workers=workers,
-        interface="asgi3",
-        lifespan="on",
-        log_config=log_config(log_level),
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=max(1, round(graceful_timeout)),
-        # Longer than the API server's idle timeout (Go's http.Transport: 90 s), so that the client, not
-        # the server, closes idle keep-alive connections: a server-side close racing a new request is
-        # the known source of webhook 'EOF' failures (kubernetes/kubernetes#127335, linkerd2#14096).
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        ssl_context_factory=functools.partial(context_factory, cert_file, key_file),
-    )
-    try:
-        if workers > 1:
-            _supervisor_class()(config, sockets=[config.bind_socket()]).run()
-            return 0
-        # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with this
-        # handler in place that is a no-op, and the process exits 0 after a clean SIGTERM.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, _stopped)
-        server = Server(config)
-        server.run()
-        return 0 if server.started else 3
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)

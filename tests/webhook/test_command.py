@@ -63,7 +63,8 @@ def test_config_file_sets_rules_and_threshold(tmp_path: Path) -> None:
     reason="configuration files (auditor.config) are not part of this build",
 )
 def test_config_exceptions_suppress_webhook_findings(tmp_path: Path) -> None:
-    from auditor.webhook.review import Reviewer, parse_review
+    from auditor.webhook.admission import parse_review
+    from auditor.webhook.review import Reviewer
     from tests.webhook.support import body, manifest
 
     config = tmp_path / ".confaudit.yaml"

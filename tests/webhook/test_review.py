@@ -9,18 +9,10 @@ import pytest
 
 from auditor.api import AuditOptions, audit, audit_documents
 from auditor.model import Severity
+from auditor.webhook.admission import WARNING_CHARS, BadReview, parse_review, response, warning_lines
 from auditor.webhook.exclusions import parse_selector
 from auditor.webhook.lookup import Lookup, SecretLookup
-from auditor.webhook.review import (
-    WARNING_CHARS,
-    BadReview,
-    Reviewer,
-    ReviewSettings,
-    object_document,
-    parse_review,
-    response,
-    warning_lines,
-)
+from auditor.webhook.review import Reviewer, ReviewSettings, object_document
 from tests.conftest import NOW
 from tests.webhook.support import OBJECTS, body, manifest, review, tls_secret
 
