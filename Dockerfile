@@ -1,4 +1,5 @@
-# confaudit as a container: `docker run --rm -v "$PWD:/src" confaudit scan /src`
+# confaudit as a container: `docker run --rm -v "$PWD:/src" confaudit scan /src`; the admission
+# webhook (deploy/) runs the same image with `webhook ...`.
 FROM python:3.12-slim
 
 ARG HELM_VERSION=v3.17.3
@@ -13,7 +14,7 @@ WORKDIR /opt/confaudit
 COPY pyproject.toml README.md ./
 COPY auditor ./auditor
 COPY policies ./policies
-RUN pip install --no-cache-dir . && rm -rf /opt/confaudit
+RUN pip install --no-cache-dir ".[webhook]" && rm -rf /opt/confaudit
 
 RUN useradd --create-home --uid 10001 confaudit
 USER 10001

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.discover import Discovery, Kind, SourceFile, discover
 from auditor.engine import InternalError, problem_finding, run, select_rules
@@ -13,6 +14,9 @@ from auditor.model import Finding, Model, Severity, merge_record
 from auditor.parsers.base import CertStore, ParseContext
 
 INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed", "config-api-removed"})
+if TYPE_CHECKING:
+    from auditor.parsers.yamlfiles import Document
+
 Parser = Callable[[list[SourceFile], ParseContext], Model]
 
 
@@ -78,6 +82,30 @@ def audit_discovery(found: Discovery, options: AuditOptions) -> AuditResult:
                        tuple(engine.internal_errors), model)
 
 
+def audit_documents(documents: Iterable[Document], options: AuditOptions | None = None,
+                    root: Path | None = None) -> AuditResult:
+    """``audit`` for YAML/JSON documents already in memory (the admission webhook's objects): the
+    same parsers, rules and messages, without reading or discovering any file. Documents are routed
+    by content like files' documents; ``root`` is only reported (default: the working directory)."""
+    from auditor.parsers import yamlfiles
+
+    options = options or AuditOptions()
+    rules = select_rules(options.rules, options.skip_rules)
+    root = root or Path.cwd()
+    ctx = ParseContext(root, CertStore(root), options.helm_bin, options.values)
+    model = Model()
+    documents = list(documents)
+    model.files.update(document.file for document in documents)
+    model.extend(yamlfiles.route(documents, ctx))
+    ctx.certs.populate(model)
+    model.problems.extend(ctx.problems)
+    now = options.now or dt.datetime.now(dt.timezone.utc)
+    engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
+                 strict=options.strict)
+    errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
+    return AuditResult(root, len(model.files), tuple(engine.findings), errors, tuple(engine.internal_errors), model)
+
+
 def build_model(found: Discovery, options: AuditOptions) -> Model:
     ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values, sets=options.sets,
                        helm_timeout=options.helm_timeout, repo_map=options.repo_map)
@@ -107,4 +135,5 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     return model
 
 
-__all__ = ["AuditOptions", "AuditResult", "audit", "audit_discovery", "build_model", "problem_finding"]
+__all__ = ["AuditOptions", "AuditResult", "audit", "audit_discovery", "audit_documents", "build_model",
+           "problem_finding"]

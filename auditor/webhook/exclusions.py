@@ -1,0 +1,104 @@
+"""What the webhook does not evaluate, and what an object's owner says to ignore.
+
+- Namespaces: ``kube-system`` and the webhook's own namespace by default (a webhook that could
+  refuse its own Deployment can lock itself out), plus ``--exclude-namespace``.
+- A label selector, ``--exclude-selector``, in the equality-based syntax of ``kubectl -l``:
+  ``team=infra,tier!=web,legacy,!canary`` (all requirements must hold to exclude an object).
+- The annotation ``confaudit.io/ignore: rule-id[,rule-id] -- reason`` on the object itself. The
+  reason is required, as for inline comments: an annotation without one ignores nothing and is
+  reported (``suppression-invalid``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from auditor.model import Location, Problem, Suppression
+
+ANNOTATION = "confaudit.io/ignore"
+_RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Kubernetes label keys: an optional DNS-subdomain prefix and a name of 63 characters at most.
+_LABEL_KEY = re.compile(
+    r"^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?"
+    r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    key: str
+    operator: str  # "=", "!=", "exists", "!exists"
+    value: str = ""
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        if self.operator == "=":
+            return labels.get(self.key) == self.value
+        if self.operator == "!=":
+            return labels.get(self.key) != self.value
+        if self.operator == "exists":
+            return self.key in labels
+        return self.key not in labels
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    requirements: tuple[Requirement, ...]
+    text: str
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return bool(self.requirements) and all(r.matches(labels) for r in self.requirements)
+
+
+def parse_selector(text: str) -> Selector:
+    """``key=value,key2!=v,key3,!key4`` -> Selector; ValueError with the offending part."""
+    requirements = []
+    for raw in text.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        if "(" in part or " in " in part or " notin " in part:
+            raise ValueError(
+                f"selector {text!r}: set-based requirements ({part!r}) are not supported; "
+                "use key=value, key!=value, key or !key"
+            )
+        if "!=" in part:
+            key, _, value = part.partition("!=")
+            requirement = Requirement(key.strip(), "!=", value.strip())
+        elif "=" in part:
+            key, _, value = part.partition("==") if "==" in part else part.partition("=")
+            requirement = Requirement(key.strip(), "=", value.strip())
+        elif part.startswith("!"):
+            requirement = Requirement(part[1:].strip(), "!exists")
+        else:
+            requirement = Requirement(part, "exists")
+        if not _LABEL_KEY.match(requirement.key):
+            raise ValueError(f"selector {text!r}: {requirement.key!r} is not a label key")
+        if not _LABEL_VALUE.match(requirement.value):
+            raise ValueError(f"selector {text!r}: {requirement.value!r} is not a label value")
+        requirements.append(requirement)
+    if not requirements:
+        raise ValueError(f"selector {text!r} has no requirement")
+    return Selector(tuple(requirements), text)
+
+
+def parse_annotation(value: str, loc: Location, resource: str) -> Suppression | Problem:
+    """The ``confaudit.io/ignore`` annotation's value -> a suppression, or the problem with it."""
+    ids_part, sep, reason = value.partition("--")
+    rule_ids = tuple(r for r in re.split(r"[,\s]+", ids_part.strip()) if r)
+    if not rule_ids or not all(_RULE_ID.match(r) for r in rule_ids):
+        return Problem(
+            "suppression-invalid",
+            loc,
+            resource,
+            f"annotation {ANNOTATION} must name rule ids, e.g. 'shutdown-no-prestop -- reason'",
+        )
+    if not sep or not reason.strip():
+        return Problem(
+            "suppression-invalid",
+            loc,
+            resource,
+            f"annotation {ANNOTATION} for {', '.join(rule_ids)} has no reason after '--': nothing is ignored",
+        )
+    return Suppression(loc, rule_ids, reason.strip(), kind="annotation")
