@@ -235,7 +235,7 @@ def matches(patterns: tuple[str, ...], rel: str) -> bool:
 def _spec(patterns: tuple[str, ...]) -> Any:
     import pathspec
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 def resource_matches(pattern: str | None, resource: str) -> bool:
