@@ -221,6 +221,11 @@ def get(data: Any, *path: str | int) -> Any:
     return data
 
 
+def items(value: Any) -> list[Any]:
+    """A list field's items; nothing when the manifest has something else there."""
+    return value if isinstance(value, list) else []
+
+
 def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -237,11 +242,11 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     if isinstance(match_labels, dict):
         if any(labels.get(str(k)) != _text(v) for k, v in match_labels.items()):
             return False
-    for expression in selector.get("matchExpressions") or ():
+    for expression in items(selector.get("matchExpressions")):
         if not isinstance(expression, dict):
             return False
         key, operator = str(expression.get("key")), expression.get("operator")
-        values = {_text(v) for v in expression.get("values") or ()}
+        values = {_text(v) for v in items(expression.get("values"))}
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and labels.get(key) in values:

@@ -20,7 +20,7 @@ from typing import Any
 
 from auditor.hostnames import dns_matches
 from auditor.model import CertificateRef, Header, Listener, Location, Model, Protocol, RefStatus, Route, TlsSettings
-from auditor.parsers.kubernetes import Index, K8sObject, as_int, get
+from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items
 from auditor.parsers.kubernetes_ingress import grpc_backend
 from auditor.parsers.kubernetes_tls import SecretStore
 
@@ -45,8 +45,8 @@ def build(index: Index, secrets: SecretStore, model: Model) -> None:
         if route.group != GROUP:
             continue
         routes = tuple(_routes(route, index))
-        hostnames = tuple(str(h) for h in route.spec.get("hostnames") or () if h)
-        for parent in route.spec.get("parentRefs") or ():
+        hostnames = tuple(str(h) for h in items(route.spec.get("hostnames")) if h)
+        for parent in items(route.spec.get("parentRefs")):
             if not isinstance(parent, dict) or parent.get("kind", "Gateway") != "Gateway":
                 continue
             key = (str(parent.get("namespace") or route.namespace), str(parent.get("name")))
@@ -54,7 +54,7 @@ def build(index: Index, secrets: SecretStore, model: Model) -> None:
                 _Attachment(route, parent.get("sectionName"), as_int(parent.get("port")), hostnames, routes)
             )
     for gateway in gateways:
-        for position, spec in enumerate(gateway.spec.get("listeners") or ()):
+        for position, spec in enumerate(items(gateway.spec.get("listeners"))):
             if isinstance(spec, dict):
                 _listener(gateway, position, spec, attached.get((gateway.namespace, gateway.name), []), secrets, model)
 
@@ -92,7 +92,7 @@ def _listener(
     if protocol == "HTTPS" or (protocol == "TLS" and mode == "Terminate"):
         refs = tuple(
             _certificate(gateway, position, index, ref, secrets)
-            for index, ref in enumerate(get(spec, "tls", "certificateRefs") or ())
+            for index, ref in enumerate(items(get(spec, "tls", "certificateRefs")))
             if isinstance(ref, dict)
         )
         tls = TlsSettings(
@@ -158,18 +158,19 @@ def _intersects(listener: str | None, hostnames: tuple[str, ...]) -> bool:
 def _routes(route: K8sObject, index: Index) -> list[Route]:
     is_grpc_route = route.kind == "GRPCRoute"
     found = []
-    for i, rule in enumerate(route.spec.get("rules") or ()):
+    for i, rule in enumerate(items(route.spec.get("rules"))):
         if not isinstance(rule, dict):
             continue
         filters: list[tuple[tuple[str | int, ...], Any]] = [
-            (("spec", "rules", i, "filters", k), f) for k, f in enumerate(rule.get("filters") or ())
+            (("spec", "rules", i, "filters", k), f) for k, f in enumerate(items(rule.get("filters")))
         ]
-        for b, backend in enumerate(rule.get("backendRefs") or ()):
+        for b, backend in enumerate(items(rule.get("backendRefs"))):
             filters += [
                 (("spec", "rules", i, "backendRefs", b, "filters", k), f)
-                for k, f in enumerate(get(backend, "filters") or ())
+                for k, f in enumerate(items(get(backend, "filters")))
             ]
-        backend = get(rule, "backendRefs", 0) or {}
+        backend = get(rule, "backendRefs", 0)
+        backend = backend if isinstance(backend, dict) else {}
         service, port = backend.get("name"), backend.get("port")
         upstream = f"{service}:{port}" if service else None
         is_grpc = is_grpc_route or grpc_backend(index, route.namespace, service, port)
@@ -201,7 +202,8 @@ def _routes(route: K8sObject, index: Index) -> list[Route]:
 def _match(match: Any, is_grpc_route: bool) -> tuple[str, str | None]:
     """(the match as written, the literal prefix it matches when it is one)."""
     if is_grpc_route:
-        method = get(match, "method") or {}
+        method = get(match, "method")
+        method = method if isinstance(method, dict) else {}
         return f"/{method.get('service') or '*'}/{method.get('method') or '*'}", None
     kind = get(match, "path", "type") or "PathPrefix"
     value = str(get(match, "path", "value") or "/")
@@ -237,7 +239,7 @@ def _headers(
         if get(spec, "type") != kind:
             continue
         for action in ("set", "add"):
-            for k, header in enumerate(get(spec, field, action) or ()):
+            for k, header in enumerate(items(get(spec, field, action))):
                 if isinstance(header, dict) and header.get("name"):
                     headers.append(
                         Header(

@@ -36,7 +36,7 @@ from auditor.model import (
     TlsSettings,
 )
 from auditor.parsers import tlsinfo
-from auditor.parsers.kubernetes import Index, K8sObject, as_int, get
+from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items
 from auditor.parsers.kubernetes_nginx import ANNOTATION_PREFIX, Controllers, NginxSettings
 from auditor.parsers.kubernetes_tls import SecretStore
 from auditor.policies.data import ingress_nginx_defaults
@@ -67,13 +67,13 @@ def _listeners(
 ) -> None:
     routes = _routes(ingress, index, settings is not None)
     instance = f"{'ingress-nginx' if settings else 'ingress'} class {class_name or '(none)'}"
-    entries = [(p, e) for p, e in enumerate(ingress.spec.get("tls") or ()) if isinstance(e, dict)]
-    covered = {str(h) for _, e in entries for h in e.get("hosts") or () if h}
+    entries = [(p, e) for p, e in enumerate(items(ingress.spec.get("tls"))) if isinstance(e, dict)]
+    covered = {str(h) for _, e in entries for h in items(e.get("hosts")) if h}
     # A TLS entry without hosts serves the rule hosts no other entry names (ingress-nginx picks its
     # Secret for them when the certificate matches, else serves its default certificate).
     leftover = tuple(dict.fromkeys(h for h, _ in routes if h and h not in covered))
     for position, entry in entries:
-        hosts = tuple(str(h) for h in entry.get("hosts") or () if h) or leftover
+        hosts = tuple(str(h) for h in items(entry.get("hosts")) if h) or leftover
         covered.update(hosts)
         loc = ingress.at("spec", "tls", position)
         secret = entry.get("secretName")
@@ -219,9 +219,9 @@ def _routes(ingress: K8sObject, index: Index, is_nginx: bool) -> list[tuple[str,
             )
         )
 
-    for i, rule in enumerate(ingress.spec.get("rules") or ()):
+    for i, rule in enumerate(items(ingress.spec.get("rules"))):
         host = str(get(rule, "host") or "")
-        for j, item in enumerate(get(rule, "http", "paths") or ()):
+        for j, item in enumerate(items(get(rule, "http", "paths"))):
             if isinstance(item, dict):
                 add(
                     host,
@@ -261,7 +261,7 @@ def grpc_backend(index: Index, namespace: str, service: Any, port: Any) -> bool:
     target = index.get("Service", namespace, str(service)) if service else None
     if target is None:
         return False
-    for entry in target.spec.get("ports") or ():
+    for entry in items(target.spec.get("ports")):
         if not isinstance(entry, dict):
             continue
         if as_int(port) is not None and as_int(entry.get("port")) != as_int(port):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from auditor.model import Location, TlsVersion
 from auditor.parsers import tlsinfo
-from auditor.parsers.kubernetes import Index, K8sObject, get
+from auditor.parsers.kubernetes import Index, K8sObject, get, items
 from auditor.policies.data import ingress_nginx_defaults
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
@@ -126,10 +126,10 @@ def ingress_class(ingress: K8sObject, index: Index) -> str | None:
 
 def _controller_args(workload: K8sObject) -> dict[str, str] | None:
     """The flags of an ingress-nginx controller container, or None if the workload is not one."""
-    for container in get(workload.doc.data, "spec", "template", "spec", "containers") or ():
+    for container in items(get(workload.doc.data, "spec", "template", "spec", "containers")):
         if not isinstance(container, dict):
             continue
-        args = [str(a) for a in (container.get("args") or []) + (container.get("command") or [])]
+        args = [str(a) for a in items(container.get("args")) + items(container.get("command"))]
         image = str(container.get("image") or "")
         if "/nginx-ingress-controller" in " ".join(args) or "ingress-nginx/controller" in image:
             flags: dict[str, str] = {}

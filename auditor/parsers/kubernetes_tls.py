@@ -20,7 +20,7 @@ from typing import Any
 
 from auditor.model import Certificate, CertificateRef, CertificateRequest, Location, Model, Problem, RefStatus
 from auditor.parsers.certs import CertFile, parse_bytes
-from auditor.parsers.kubernetes import Index, K8sObject, get
+from auditor.parsers.kubernetes import Index, K8sObject, get, items
 
 _CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/issuer", "cert-manager.io/cluster-issuer")
 
@@ -149,7 +149,7 @@ def _relocate(parsed: CertFile, loc: Location, path: str) -> CertFile:
 
 def _request(certificate: K8sObject) -> CertificateRequest:
     spec = certificate.spec
-    names = [str(n) for n in spec.get("dnsNames") or () if n]
+    names = [str(n) for n in items(spec.get("dnsNames")) if n]
     common_name = spec.get("commonName")
     if isinstance(common_name, str) and common_name and common_name not in names:
         names.append(common_name)  # cert-manager copies commonName into the SANs
@@ -157,7 +157,7 @@ def _request(certificate: K8sObject) -> CertificateRequest:
         certificate.at("spec", "dnsNames") if "dnsNames" in spec else certificate.at("spec"),
         f"cert-manager {certificate.resource}",
         tuple(names),
-        tuple(str(a) for a in spec.get("ipAddresses") or ()),
+        tuple(str(a) for a in items(spec.get("ipAddresses"))),
     )
 
 

@@ -12,7 +12,7 @@ import shlex
 from typing import Any
 
 from auditor.model import Container, Location, Model, Probe, Workload
-from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, selects
+from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items, selects
 
 # Where each controller keeps its pod template.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -85,7 +85,7 @@ def _workload(obj: K8sObject, services: _Selectors, budgets: _Selectors, managed
     strategy, max_unavailable, max_surge, strategy_loc = _strategy(obj)
     containers = tuple(
         _container(obj, (*pod_path, "containers", position), item)
-        for position, item in enumerate(pod.get("containers") or ())
+        for position, item in enumerate(items(pod.get("containers")))
         if isinstance(item, dict)
     )
     runs_to_completion = obj.kind in ("Job", "CronJob") or (
@@ -156,7 +156,7 @@ def _container(obj: K8sObject, path: tuple[str | int, ...], spec: dict[str, Any]
     name = str(spec.get("name") or f"#{path[-1]}")
     named_ports: dict[str, int] = {}
     ports: list[int] = []
-    for port in spec.get("ports") or ():
+    for port in items(spec.get("ports")):
         number = as_int(port.get("containerPort")) if isinstance(port, dict) else None
         if number is not None:
             ports.append(number)

@@ -210,3 +210,56 @@ def test_ignore_annotation_suppresses_findings_inside_the_object() -> None:
     assert ("shutdown-no-prestop", 41, False) in found and ("suppression-invalid", 30, False) in found
     (annotated,) = [f for f in result.suppressed if f.rule_id == "shutdown-no-readiness"]
     assert annotated.suppression is not None and annotated.suppression.kind == "annotation"
+
+
+def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, (*prefix, index))
+    return found
+
+
+def _replace(value: object, path: tuple[object, ...], new: object) -> object:
+    import copy
+
+    result = copy.deepcopy(value)
+    target = result
+    for step in path[:-1]:
+        target = target[step]  # type: ignore[index]
+    target[path[-1]] = new  # type: ignore[index]
+    return result
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "apps/shop/ingress.yaml",
+        "apps/inventory/inventory.yaml",
+        "apps/monitoring/monitoring.yaml",
+        "apps/reports/reports.yaml",
+        "platform/gateway/gateway.yaml",
+        "apps/shop/tls/shop-tls.secret.yaml",
+        "apps/shop/search.yaml",
+        "apps/payments/payments.yaml",
+        "platform/ingress-nginx/controller.yaml",
+    ],
+)
+def test_malformed_fields_never_crash_the_parser(sample: str) -> None:
+    # Given every document of a sample with each of its values replaced by a value of another type
+    # (what a typo or a bad template produces)
+    root = HERE.parents[2] / "samples" / "k8s"
+    model = Model()
+    docs = yamlfiles.load_text((root / sample).read_bytes(), sample, model)
+    ctx = ParseContext(root, CertStore(root))
+    for position, doc in enumerate(docs):
+        for path in _paths(doc.data):
+            for wrong in ("text", 7, [], {"a": 1}):
+                mutated = yamlfiles.Document(
+                    doc.file, doc.index, None, _replace(doc.data, path, wrong), lines=doc.lines
+                )
+                # When the parser reads it with the rest of the file, then nothing raises
+                kubernetes.parse_documents([*docs[:position], mutated, *docs[position + 1 :]], ctx)
