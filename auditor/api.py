@@ -71,19 +71,27 @@ def audit_discovery(found: Discovery, options: AuditOptions) -> AuditResult:
     rules = select_rules(options.rules, options.skip_rules)
     model = build_model(found, options)
     now = options.now or dt.datetime.now(dt.timezone.utc)
-    engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
-                 strict=options.strict)
+    engine = run(
+        model,
+        rules,
+        now,
+        cert_expiry_days=options.cert_expiry_days,
+        severities=options.severities,
+        strict=options.strict,
+    )
     # Files a config references (certificates) are read even when ignored; their findings are not.
     engine.findings = [f for f in engine.findings if not found.is_ignored(f.loc.file)]
     # The JSON `errors` list: input confaudit could not read (not every parser problem: an
     # unknown TLS policy or a missing Argo CD source is a finding about the config, not an error).
     errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
-    return AuditResult(found.root, len(model.files), tuple(engine.findings), errors,
-                       tuple(engine.internal_errors), model)
+    return AuditResult(
+        found.root, len(model.files), tuple(engine.findings), errors, tuple(engine.internal_errors), model
+    )
 
 
-def audit_documents(documents: Iterable[Document], options: AuditOptions | None = None,
-                    root: Path | None = None) -> AuditResult:
+def audit_documents(
+    documents: Iterable[Document], options: AuditOptions | None = None, root: Path | None = None
+) -> AuditResult:
     """``audit`` for YAML/JSON documents already in memory (the admission webhook's objects): the
     same parsers, rules and messages, without reading or discovering any file. Documents are routed
     by content like files' documents; ``root`` is only reported (default: the working directory)."""
@@ -100,15 +108,28 @@ def audit_documents(documents: Iterable[Document], options: AuditOptions | None 
     ctx.certs.populate(model)
     model.problems.extend(ctx.problems)
     now = options.now or dt.datetime.now(dt.timezone.utc)
-    engine = run(model, rules, now, cert_expiry_days=options.cert_expiry_days, severities=options.severities,
-                 strict=options.strict)
+    engine = run(
+        model,
+        rules,
+        now,
+        cert_expiry_days=options.cert_expiry_days,
+        severities=options.severities,
+        strict=options.strict,
+    )
     errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
     return AuditResult(root, len(model.files), tuple(engine.findings), errors, tuple(engine.internal_errors), model)
 
 
 def build_model(found: Discovery, options: AuditOptions) -> Model:
-    ctx = ParseContext(found.root, CertStore(found.root), options.helm_bin, options.values, sets=options.sets,
-                       helm_timeout=options.helm_timeout, repo_map=options.repo_map)
+    ctx = ParseContext(
+        found.root,
+        CertStore(found.root),
+        options.helm_bin,
+        options.values,
+        sets=options.sets,
+        helm_timeout=options.helm_timeout,
+        repo_map=options.repo_map,
+    )
     model = Model()
     model.problems.extend(found.problems)
     by_kind: dict[Kind, list[SourceFile]] = {}
@@ -135,5 +156,12 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     return model
 
 
-__all__ = ["AuditOptions", "AuditResult", "audit", "audit_discovery", "audit_documents", "build_model",
-           "problem_finding"]
+__all__ = [
+    "AuditOptions",
+    "AuditResult",
+    "audit",
+    "audit_discovery",
+    "audit_documents",
+    "build_model",
+    "problem_finding",
+]

@@ -55,8 +55,9 @@ def load(path: Path) -> Baseline:
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
         raise BaselineError(f"{path}: not a confaudit baseline (version {FORMAT_VERSION} expected)")
     entries = data.get("findings")
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("fingerprint"), str)
-                                                for e in entries):
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("fingerprint"), str) for e in entries
+    ):
         raise BaselineError(f"{path}: 'findings' must be a list of entries with a 'fingerprint'")
     return Baseline(path, Counter(e["fingerprint"] for e in entries))
 
@@ -67,11 +68,22 @@ def write(path: Path, findings: Iterable[Finding], root: Path) -> int:
     entries = []
     for finding in findings:
         file = rebase(finding.loc.file, root, folder)
-        entries.append({"fingerprint": fingerprint(finding, file), "rule_id": finding.rule_id, "file": file,
-                        "line": finding.loc.line, "resource": finding.resource, "message": finding.message})
+        entries.append(
+            {
+                "fingerprint": fingerprint(finding, file),
+                "rule_id": finding.rule_id,
+                "file": file,
+                "line": finding.loc.line,
+                "resource": finding.resource,
+                "message": finding.message,
+            }
+        )
     entries.sort(key=lambda e: (e["file"], e["line"] or 0, e["rule_id"], e["message"]))
-    document = {"version": FORMAT_VERSION, "tool": f"confaudit {__version__}",
-                "note": "findings accepted as existing debt; regenerate with confaudit scan --write-baseline",
-                "findings": entries}
+    document = {
+        "version": FORMAT_VERSION,
+        "tool": f"confaudit {__version__}",
+        "note": "findings accepted as existing debt; regenerate with confaudit scan --write-baseline",
+        "findings": entries,
+    }
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return len(entries)

@@ -52,8 +52,11 @@ def _repo_map(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="confaudit", description="Find configuration mistakes that cause outages: TLS, "
-                     "ALPN, certificates, proxy prefixes, CORS, unknown directives.")
+    parser = _Parser(
+        prog="confaudit",
+        description="Find configuration mistakes that cause outages: TLS, "
+        "ALPN, certificates, proxy prefixes, CORS, unknown directives.",
+    )
     parser.add_argument("--version", action="version", version=f"confaudit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -63,25 +66,54 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to scan")
     cliopts.add_report_arguments(scan, REPORT_FORMATS)
     cliopts.add_policy_arguments(scan)
-    scan.add_argument("--write-baseline", metavar="FILE", type=Path,
-                      help="record today's findings in FILE (JSON) and exit 0; later --baseline FILE hides them")
+    scan.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        type=Path,
+        help="record today's findings in FILE (JSON) and exit 0; later --baseline FILE hides them",
+    )
     scan.add_argument("--rules", action="append", metavar="ID[,ID]", help="run only these rules")
     scan.add_argument("--skip-rules", action="append", metavar="ID[,ID]", help="do not run these rules")
-    scan.add_argument("--exclude", action="append", metavar="GLOB",
-                      help="skip paths matching this gitignore-style pattern (repeatable)")
-    scan.add_argument("--cert-expiry-days", type=int, metavar="N",
-                      help="report certificates expiring within N days (default: 30)")
-    scan.add_argument("--now", type=_date, metavar="DATE",
-                      help="evaluate certificate validity at this date (reproducible reports)")
+    scan.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="skip paths matching this gitignore-style pattern (repeatable)",
+    )
+    scan.add_argument(
+        "--cert-expiry-days", type=int, metavar="N", help="report certificates expiring within N days (default: 30)"
+    )
+    scan.add_argument(
+        "--now", type=_date, metavar="DATE", help="evaluate certificate validity at this date (reproducible reports)"
+    )
     scan.add_argument("--helm-bin", metavar="PATH", help="helm binary used to render charts (default: helm on PATH)")
-    scan.add_argument("--values", action="append", metavar="FILE",
-                      help="extra helm values file for every chart render, applied last (repeatable)")
-    scan.add_argument("--set", action="append", metavar="K=V", dest="helm_set",
-                      help="extra helm --set value for every chart render, applied last (repeatable)")
-    scan.add_argument("--helm-timeout", type=float, default=60.0, metavar="SECONDS",
-                      help="give up rendering a chart after this many seconds (default: 60)")
-    scan.add_argument("--repo-map", action="append", metavar="URL=DIR", type=_repo_map,
-                      help="Argo CD repoURL URL is checked out at DIR (default: every repoURL is the scanned tree)")
+    scan.add_argument(
+        "--values",
+        action="append",
+        metavar="FILE",
+        help="extra helm values file for every chart render, applied last (repeatable)",
+    )
+    scan.add_argument(
+        "--set",
+        action="append",
+        metavar="K=V",
+        dest="helm_set",
+        help="extra helm --set value for every chart render, applied last (repeatable)",
+    )
+    scan.add_argument(
+        "--helm-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up rendering a chart after this many seconds (default: 60)",
+    )
+    scan.add_argument(
+        "--repo-map",
+        action="append",
+        metavar="URL=DIR",
+        type=_repo_map,
+        help="Argo CD repoURL URL is checked out at DIR (default: every repoURL is the scanned tree)",
+    )
 
     rules = commands.add_parser("rules", help="list the rule catalogue")
     rules.set_defaults(func=_rules)
@@ -130,8 +162,9 @@ def _scan(args: argparse.Namespace) -> int:
     missing_values = [v for v in args.values or () if not Path(v).is_file()]
     missing_dirs = [d for _, d in args.repo_map or () if not Path(d).is_dir()]
     if missing_values or missing_dirs:
-        print(f"confaudit: error: no such file or directory: {', '.join(missing_values + missing_dirs)}",
-              file=sys.stderr)
+        print(
+            f"confaudit: error: no such file or directory: {', '.join(missing_values + missing_dirs)}", file=sys.stderr
+        )
         return 2
     try:
         reports = cliopts.outputs(args)
@@ -139,12 +172,18 @@ def _scan(args: argparse.Namespace) -> int:
     except ValueError as exc:  # bad --format/--output pairs, configuration or baseline
         print(f"confaudit: error: {exc}", file=sys.stderr)
         return 2
-    options = AuditOptions(rules=_split(args.rules), skip_rules=_split(args.skip_rules),
-                           excludes=settings.excludes, now=args.now, cert_expiry_days=settings.cert_expiry_days,
-                           helm_bin=args.helm_bin,
-                           values=tuple(str(Path(v).resolve()) for v in args.values or ()),
-                           sets=tuple(args.helm_set or ()), helm_timeout=args.helm_timeout,
-                           repo_map=tuple(args.repo_map or ()))
+    options = AuditOptions(
+        rules=_split(args.rules),
+        skip_rules=_split(args.skip_rules),
+        excludes=settings.excludes,
+        now=args.now,
+        cert_expiry_days=settings.cert_expiry_days,
+        helm_bin=args.helm_bin,
+        values=tuple(str(Path(v).resolve()) for v in args.values or ()),
+        sets=tuple(args.helm_set or ()),
+        helm_timeout=args.helm_timeout,
+        repo_map=tuple(args.repo_map or ()),
+    )
     try:
         result = audit(args.paths, options)
     except ValueError as exc:  # unknown rule ids
@@ -157,8 +196,13 @@ def _scan(args: argparse.Namespace) -> int:
         count = baseline.write(args.write_baseline, result.active, result.root)
         print(f"confaudit: wrote {count} findings to the baseline {args.write_baseline}", file=sys.stderr)
         return 0
-    result, expired = settle(result, config=settings.config, baseline=settings.baseline,
-                             today=cliopts.today(args.now), keep_rules=options.rules)
+    result, expired = settle(
+        result,
+        config=settings.config,
+        baseline=settings.baseline,
+        today=cliopts.today(args.now),
+        keep_rules=options.rules,
+    )
     cliopts.warn_expired(expired, settings.config)
     for fmt, output in reports:
         cliopts.write(renderer(fmt, args.link_base)(result), output)

@@ -27,8 +27,13 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 class _Ordered(argparse.Action):
     """Appends (option, value) to ``namespace.report_args`` to keep --format/--output order."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         items = list(getattr(namespace, "report_args", None) or [])
         items.append((self.dest, values))
         namespace.report_args = items
@@ -36,22 +41,44 @@ class _Ordered(argparse.Action):
 
 def add_report_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     parser.set_defaults(report_args=[])
-    parser.add_argument("-f", "--format", dest="format", action=_Ordered, choices=formats,
-                        help=f"report format (repeatable with --output): {', '.join(formats)}; default table")
-    parser.add_argument("-o", "--output", dest="output", action=_Ordered, metavar="FILE",
-                        help="write the report of the --format before it to FILE instead of stdout")
-    parser.add_argument("--link-base", metavar="URL",
-                        help="markdown: link locations to URL/<file>#L<line> (a blob URL at the head commit)")
+    parser.add_argument(
+        "-f",
+        "--format",
+        dest="format",
+        action=_Ordered,
+        choices=formats,
+        help=f"report format (repeatable with --output): {', '.join(formats)}; default table",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        dest="output",
+        action=_Ordered,
+        metavar="FILE",
+        help="write the report of the --format before it to FILE instead of stdout",
+    )
+    parser.add_argument(
+        "--link-base",
+        metavar="URL",
+        help="markdown: link locations to URL/<file>#L<line> (a blob URL at the head commit)",
+    )
 
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fail-on", choices=SEVERITIES,
-                        help="exit 1 when a finding at or above this severity exists (default: high, "
-                             "or fail-on in .confaudit.yaml)")
-    parser.add_argument("--config", metavar="FILE", type=Path,
-                        help="configuration file (default: .confaudit.yaml at the scan root)")
-    parser.add_argument("--baseline", metavar="FILE", type=Path,
-                        help="hide the findings recorded in this baseline (see --write-baseline)")
+    parser.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        help="exit 1 when a finding at or above this severity exists (default: high, or fail-on in .confaudit.yaml)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", type=Path, help="configuration file (default: .confaudit.yaml at the scan root)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        type=Path,
+        help="hide the findings recorded in this baseline (see --write-baseline)",
+    )
 
 
 def outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
@@ -118,8 +145,11 @@ def settings(args: argparse.Namespace, root: Path) -> Settings:
 def warn_expired(expired: Sequence[Waiver], config: Config | None) -> None:
     name = str(config.path) if config is not None and config.path is not None else ".confaudit.yaml"
     for waiver in expired:
-        print(f"confaudit: warning: {name}:{waiver.line}: the exception for {waiver.rule} expired on "
-              f"{waiver.until.isoformat()}; its findings are reported again", file=sys.stderr)
+        print(
+            f"confaudit: warning: {name}:{waiver.line}: the exception for {waiver.rule} expired on "
+            f"{waiver.until.isoformat()}; its findings are reported again",
+            file=sys.stderr,
+        )
 
 
 def today(now: dt.datetime | None) -> dt.date:

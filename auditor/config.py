@@ -138,8 +138,11 @@ def load(path: Path, known_rules: Iterable[str]) -> Config:
         line = _line(node, ("rules", rule_id), key=True)
         _check_rule(rule_id, known, f"{name}:{line}: rules")
         severity = settings.get("severity")
-        rules[rule_id] = RuleConfig(settings.get("enabled", True), Severity(severity) if severity else None,
-                                    tuple(settings.get("ignore-paths", ())))
+        rules[rule_id] = RuleConfig(
+            settings.get("enabled", True),
+            Severity(severity) if severity else None,
+            tuple(settings.get("ignore-paths", ())),
+        )
         rule_lines[rule_id] = line
     exceptions = []
     for index, item in enumerate(data.get("exceptions") or ()):
@@ -150,13 +153,24 @@ def load(path: Path, known_rules: Iterable[str]) -> Config:
             until = dt.date.fromisoformat(item["until"])
         except ValueError:
             until_line = _line(node, ("exceptions", index, "until"))
-            raise ConfigError(f"{name}:{until_line}: exceptions[{index}].until: {item['until']!r} is not a date "
-                              "(YYYY-MM-DD)") from None
-        exceptions.append(Waiver(item["rule"], item["reason"].strip(), until, line,
-                                 tuple(item.get("paths", ())), item.get("resource")))
-    return Config(path=path, rules=rules, exceptions=tuple(exceptions), fail_on=data.get("fail-on"),
-                  cert_expiry_days=data.get("cert-expiry-days"), exclude=tuple(data.get("exclude", ())),
-                  baseline=data.get("baseline"), rule_lines=rule_lines)
+            raise ConfigError(
+                f"{name}:{until_line}: exceptions[{index}].until: {item['until']!r} is not a date (YYYY-MM-DD)"
+            ) from None
+        exceptions.append(
+            Waiver(
+                item["rule"], item["reason"].strip(), until, line, tuple(item.get("paths", ())), item.get("resource")
+            )
+        )
+    return Config(
+        path=path,
+        rules=rules,
+        exceptions=tuple(exceptions),
+        fail_on=data.get("fail-on"),
+        cert_expiry_days=data.get("cert-expiry-days"),
+        exclude=tuple(data.get("exclude", ())),
+        baseline=data.get("baseline"),
+        rule_lines=rule_lines,
+    )
 
 
 def _check_rule(rule_id: str, known: set[str], where: str) -> None:
@@ -193,8 +207,7 @@ def _validate(data: Any, node: Any, name: str) -> None:
         message = f"{error.instance!r} is not a date (YYYY-MM-DD)"
     elif error.validator == "propertyNames":
         message = f"{error.instance!r} is not a rule id"
-    raise ConfigError(f"{name}:{_line(node, path, key=error.validator == 'additionalProperties')}: "
-                      f"{dotted}: {message}")
+    raise ConfigError(f"{name}:{_line(node, path, key=error.validator == 'additionalProperties')}: {dotted}: {message}")
 
 
 def _dotted(path: tuple[Any, ...]) -> str:

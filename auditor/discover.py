@@ -111,8 +111,12 @@ def _walk(top: Path, root: Path, ignore: _IgnoreRules, visited: set[tuple[int, i
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             out.problems.append(
-                Problem("parse-error", Location(relative(directory, root), None), relative(directory, root),
-                        f"cannot read directory: {exc.strerror}")
+                Problem(
+                    "parse-error",
+                    Location(relative(directory, root), None),
+                    relative(directory, root),
+                    f"cannot read directory: {exc.strerror}",
+                )
             )
             continue
         if any(e.name == "Chart.yaml" for e in entries):
@@ -153,8 +157,12 @@ def _add_file(path: Path, root: Path, out: Discovery, explicit: bool) -> None:
         return
     if size > MAX_FILE_BYTES and kind is not Kind.CERT:
         out.problems.append(
-            Problem("parse-error", Location(rel, 1), rel,
-                    f"file is {size / 1_048_576:.0f} MiB, over the {MAX_FILE_BYTES // 1_048_576} MiB limit: not parsed")
+            Problem(
+                "parse-error",
+                Location(rel, 1),
+                rel,
+                f"file is {size / 1_048_576:.0f} MiB, over the {MAX_FILE_BYTES // 1_048_576} MiB limit: not parsed",
+            )
         )
         return
     out.files.append(SourceFile(path, rel, kind))
@@ -218,7 +226,7 @@ class _IgnoreRules:
         for prefix, spec in self._specs:
             if prefix and not rel.startswith(prefix):
                 continue
-            candidate = rel[len(prefix):]
+            candidate = rel[len(prefix) :]
             if spec.match_file(candidate + "/" if is_dir else candidate):
                 return True
         return False

@@ -35,8 +35,15 @@ def select_rules(only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Rul
     return [r for r in REGISTRY if (not only or r.id in only) and r.id not in skip]
 
 
-def run(model: Model, rules: list[Rule], now: dt.datetime, *, cert_expiry_days: int = 30,
-        severities: dict[str, Severity] | None = None, strict: bool = False) -> EngineResult:
+def run(
+    model: Model,
+    rules: list[Rule],
+    now: dt.datetime,
+    *,
+    cert_expiry_days: int = 30,
+    severities: dict[str, Severity] | None = None,
+    strict: bool = False,
+) -> EngineResult:
     result = EngineResult()
     selected = {r.id for r in rules}
     overrides = severities or {}
@@ -61,5 +68,4 @@ def run(model: Model, rules: list[Rule], now: dt.datetime, *, cert_expiry_days: 
 
 def problem_finding(problem: Problem, severity: Severity | None = None) -> Finding:
     rule = REGISTRY.get(problem.rule_id)
-    return Finding(problem.rule_id, severity or rule.severity, problem.message, problem.loc, problem.resource,
-                   rule.fix)
+    return Finding(problem.rule_id, severity or rule.severity, problem.message, problem.loc, problem.resource, rule.fix)

@@ -43,6 +43,10 @@ def fingerprint(finding: Finding, file: str | None = None) -> str:
     resource = finding.resource
     if file is not None and resource == finding.loc.file:
         resource = file
-    parts = (finding.rule_id, file if file is not None else finding.loc.file, resource,
-             normalise_message(finding.message))
+    parts = (
+        finding.rule_id,
+        file if file is not None else finding.loc.file,
+        resource,
+        normalise_message(finding.message),
+    )
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]

@@ -41,12 +41,19 @@ def parse_comment(text: str, loc: Location, resource: str) -> Suppression | Prob
     ids_part, sep, reason = rest.partition("--")
     rule_ids = tuple(r for r in re.split(r"[,\s]+", ids_part.strip()) if r)
     if not rule_ids or not all(_RULE_ID.match(r) for r in rule_ids):
-        return Problem("suppression-invalid", loc, resource,
-                       "confaudit ignore directive must name rule ids, e.g. "
-                       "'# confaudit: ignore cert-expiring -- reason'")
+        return Problem(
+            "suppression-invalid",
+            loc,
+            resource,
+            "confaudit ignore directive must name rule ids, e.g. '# confaudit: ignore cert-expiring -- reason'",
+        )
     if not sep or not reason.strip():
-        return Problem("suppression-invalid", loc, resource,
-                       f"confaudit ignore directive for {', '.join(rule_ids)} has no reason after '--'")
+        return Problem(
+            "suppression-invalid",
+            loc,
+            resource,
+            f"confaudit ignore directive for {', '.join(rule_ids)} has no reason after '--'",
+        )
     return Suppression(loc, rule_ids, reason.strip())
 
 
@@ -61,7 +68,7 @@ def scan_text(text: str, file: str) -> list[Suppression | Problem]:
         hash_at = line.find("#")
         if hash_at < 0:
             continue
-        item = parse_comment(line[hash_at + 1:], Location(file, number), file)
+        item = parse_comment(line[hash_at + 1 :], Location(file, number), file)
         if item is not None:
             found.append(item)
     return found
@@ -88,12 +95,14 @@ def apply_inline(findings: Iterable[Finding], suppressions: Iterable[Suppression
 
 
 def _suppressed(finding: Finding, suppression: Suppression) -> Finding:
-    return Finding(finding.rule_id, finding.severity, finding.message, finding.loc, finding.resource,
-                   finding.fix, suppression)
+    return Finding(
+        finding.rule_id, finding.severity, finding.message, finding.loc, finding.resource, finding.fix, suppression
+    )
 
 
-def apply_config(findings: Iterable[Finding], config: Config, root: Path, today: dt.date,
-                 keep_rules: Iterable[str] = ()) -> tuple[list[Finding], list[Waiver]]:
+def apply_config(
+    findings: Iterable[Finding], config: Config, root: Path, today: dt.date, keep_rules: Iterable[str] = ()
+) -> tuple[list[Finding], list[Waiver]]:
     """Apply ``.confaudit.yaml``: drop disabled rules (unless named in ``keep_rules``, i.e. --rules),
     override severities, suppress (kind ``config``) findings in ignored paths and findings an
     unexpired exception accepts. Returns the findings and the expired exceptions that would have
@@ -116,24 +125,36 @@ def apply_config(findings: Iterable[Finding], config: Config, root: Path, today:
     return result, list(expired.values())
 
 
-def _config_suppression(finding: Finding, config: Config, root: Path, today: dt.date, where: str,
-                        expired: dict[int, Waiver]) -> Suppression | None:
+def _config_suppression(
+    finding: Finding, config: Config, root: Path, today: dt.date, where: str, expired: dict[int, Waiver]
+) -> Suppression | None:
     from auditor.config import matches, resource_matches
 
     rel = config.relative(finding, root)
     rule = config.rules.get(finding.rule_id)
     if rule is not None and rule.ignore_paths and matches(rule.ignore_paths, rel):
-        return Suppression(Location(where, config.rule_lines.get(finding.rule_id)), (finding.rule_id,),
-                           f"path ignored for this rule in {where}", "config")
+        return Suppression(
+            Location(where, config.rule_lines.get(finding.rule_id)),
+            (finding.rule_id,),
+            f"path ignored for this rule in {where}",
+            "config",
+        )
     for waiver in config.exceptions:
-        if (waiver.rule != finding.rule_id or (waiver.paths and not matches(waiver.paths, rel))
-                or not resource_matches(waiver.resource, finding.resource)):
+        if (
+            waiver.rule != finding.rule_id
+            or (waiver.paths and not matches(waiver.paths, rel))
+            or not resource_matches(waiver.resource, finding.resource)
+        ):
             continue
         if waiver.until < today:
             expired[waiver.line] = waiver
             continue
-        return Suppression(Location(where, waiver.line), (finding.rule_id,),
-                           f"{waiver.reason} (exception until {waiver.until.isoformat()})", "config")
+        return Suppression(
+            Location(where, waiver.line),
+            (finding.rule_id,),
+            f"{waiver.reason} (exception until {waiver.until.isoformat()})",
+            "config",
+        )
     return None
 
 
@@ -148,14 +169,24 @@ def apply_baseline(findings: Iterable[Finding], baseline: Baseline, root: Path) 
             key = baseline.key(finding, root)
             if remaining[key] > 0:
                 remaining[key] -= 1
-                finding = dataclasses.replace(finding, suppression=Suppression(
-                    Location(name, None), (finding.rule_id,), f"recorded in baseline {name}", "baseline"))
+                finding = dataclasses.replace(
+                    finding,
+                    suppression=Suppression(
+                        Location(name, None), (finding.rule_id,), f"recorded in baseline {name}", "baseline"
+                    ),
+                )
         result.append(finding)
     return result
 
 
-def settle(result: AuditResult, *, config: Config | None = None, baseline: Baseline | None = None,
-           today: dt.date, keep_rules: Iterable[str] = ()) -> tuple[AuditResult, list[Waiver]]:
+def settle(
+    result: AuditResult,
+    *,
+    config: Config | None = None,
+    baseline: Baseline | None = None,
+    today: dt.date,
+    keep_rules: Iterable[str] = (),
+) -> tuple[AuditResult, list[Waiver]]:
     """A scan result with the configuration and the baseline applied (see ``apply_config``)."""
     findings: list[Finding] = list(result.findings)
     expired: list[Waiver] = []

@@ -30,9 +30,17 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 OUT = HERE / "out"
 # ../shared next to the checkout (CI), or two levels up from a worktree in wt/<name>.
-GEN = next((p for p in (REPO_ROOT.parent / "shared" / "bench" / "gen_corpus.py",
-                        REPO_ROOT.parent.parent / "shared" / "bench" / "gen_corpus.py") if p.is_file()),
-           REPO_ROOT.parent / "shared" / "bench" / "gen_corpus.py")
+GEN = next(
+    (
+        p
+        for p in (
+            REPO_ROOT.parent / "shared" / "bench" / "gen_corpus.py",
+            REPO_ROOT.parent.parent / "shared" / "bench" / "gen_corpus.py",
+        )
+        if p.is_file()
+    ),
+    REPO_ROOT.parent / "shared" / "bench" / "gen_corpus.py",
+)
 NOW = "2026-12-01"
 
 
@@ -48,8 +56,11 @@ def build(k8s: int, nginx: int) -> Path:
         return repo
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)
-    subprocess.run([sys.executable, str(GEN), str(repo), "--k8s", str(k8s), "--nginx", str(nginx)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(GEN), str(repo), "--k8s", str(k8s), "--nginx", str(nginx)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "corpus")
@@ -59,8 +70,9 @@ def build(k8s: int, nginx: int) -> Path:
 def confaudit(repo: Path, cache: Path, *args: str) -> float:
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(REPO_ROOT))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "auditor", *args], cwd=repo, env=env, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", *args], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"confaudit {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -77,8 +89,11 @@ def pick_manifest(repo: Path) -> Path:
 def edit(path: Path, marker: str) -> None:
     """A realistic one-line edit: a changed label value near the top of the file."""
     text = path.read_text()
-    path.write_text(text.replace("metadata:\n", f"metadata:\n  annotations: {{bench/edit: \"{marker}\"}}\n", 1)
-                    if "metadata:\n" in text else text + f"\n# {marker}\n")
+    path.write_text(
+        text.replace("metadata:\n", f'metadata:\n  annotations: {{bench/edit: "{marker}"}}\n', 1)
+        if "metadata:\n" in text
+        else text + f"\n# {marker}\n"
+    )
 
 
 def best(runs: int, func: object) -> float:
@@ -99,15 +114,20 @@ def main() -> int:
     print(f"repository: {repo} ({files} files); the pull request edits {rel}")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        full = best(args.runs, lambda: confaudit(repo, scratch / "none", "scan", ".", "--now", NOW, "-f", "json",
-                                                 "-o", os.devnull))
-        one = best(args.runs, lambda: confaudit(repo, scratch / "none", "scan", rel, "--now", NOW, "-f", "json",
-                                                "-o", os.devnull))
+        full = best(
+            args.runs,
+            lambda: confaudit(repo, scratch / "none", "scan", ".", "--now", NOW, "-f", "json", "-o", os.devnull),
+        )
+        one = best(
+            args.runs,
+            lambda: confaudit(repo, scratch / "none", "scan", rel, "--now", NOW, "-f", "json", "-o", os.devnull),
+        )
         edit(manifest, "cold")
         colds = []
         for index in range(args.runs):
-            colds.append(confaudit(repo, scratch / f"cold{index}", "diff", "--now", NOW, "-f", "json", "-o",
-                                   os.devnull))
+            colds.append(
+                confaudit(repo, scratch / f"cold{index}", "diff", "--now", NOW, "-f", "json", "-o", os.devnull)
+            )
         cold = min(colds)
         warm_cache = scratch / "cold0"
         warms = []
@@ -122,10 +142,14 @@ def main() -> int:
         git(repo, "checkout", "-q", "--", ".")
     print(f"full scan                         {full:7.2f} s")
     print(f"scan of {rel} alone  {one:7.2f} s")
-    print(f"cold diff (one manifest changed)  {cold:7.2f} s   target < 2 x full = {2 * full:.2f} s  "
-          f"{'OK' if cold < 2 * full else 'MISSED'}")
-    print(f"warm diff (one manifest changed)  {warm:7.2f} s   target < 2 x one + 1 s = {2 * one + 1:.2f} s  "
-          f"{'OK' if warm < 2 * one + 1 else 'MISSED'}")
+    print(
+        f"cold diff (one manifest changed)  {cold:7.2f} s   target < 2 x full = {2 * full:.2f} s  "
+        f"{'OK' if cold < 2 * full else 'MISSED'}"
+    )
+    print(
+        f"warm diff (one manifest changed)  {warm:7.2f} s   target < 2 x one + 1 s = {2 * one + 1:.2f} s  "
+        f"{'OK' if warm < 2 * one + 1 else 'MISSED'}"
+    )
     print(f"warm diff (one nginx site)        {nginx_warm:7.2f} s   (re-scans the nginx tree that includes it)")
     return 0 if cold < 2 * full and warm < 2 * one + 1 else 1
 

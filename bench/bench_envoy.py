@@ -62,36 +62,64 @@ def _bootstrap(seed: int) -> str:
     tls = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
     out = ["static_resources:", "  listeners:"]
     for listener in range(4):
-        out += [f"  - name: l{seed}_{listener}", "    address:",
-                f"      socket_address: {{address: 0.0.0.0, port_value: {8000 + listener}}}",
-                "    listener_filters:", "    - name: envoy.filters.listener.tls_inspector", "      typed_config:",
-                '        "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
-                "    filter_chains:"]
+        out += [
+            f"  - name: l{seed}_{listener}",
+            "    address:",
+            f"      socket_address: {{address: 0.0.0.0, port_value: {8000 + listener}}}",
+            "    listener_filters:",
+            "    - name: envoy.filters.listener.tls_inspector",
+            "      typed_config:",
+            '        "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+            "    filter_chains:",
+        ]
         for chain in range(3):
-            out += [f"    - filter_chain_match: {{server_names: [s{chain}.example.com]}}", "      transport_socket:",
-                    "        name: envoy.transport_sockets.tls", "        typed_config:", f'          "@type": {tls}',
-                    "          common_tls_context:", "            alpn_protocols: [h2, http/1.1]",
-                    "            tls_params: {tls_minimum_protocol_version: TLSv1_2}",
-                    "            tls_certificates:", "            - certificate_chain: {filename: api.crt}",
-                    "              private_key: {filename: api.key}", "      filters:",
-                    "      - name: envoy.filters.network.http_connection_manager", "        typed_config:",
-                    f'          "@type": {hcm}', "          stat_prefix: ingress",
-                    "          http_filters:", "          - name: envoy.filters.http.router",
-                    "            typed_config:",
-                    '              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
-                    "          route_config:", "            virtual_hosts:", "            - name: vh",
-                    f"              domains: [s{chain}.example.com]", "              routes:"]
+            out += [
+                f"    - filter_chain_match: {{server_names: [s{chain}.example.com]}}",
+                "      transport_socket:",
+                "        name: envoy.transport_sockets.tls",
+                "        typed_config:",
+                f'          "@type": {tls}',
+                "          common_tls_context:",
+                "            alpn_protocols: [h2, http/1.1]",
+                "            tls_params: {tls_minimum_protocol_version: TLSv1_2}",
+                "            tls_certificates:",
+                "            - certificate_chain: {filename: api.crt}",
+                "              private_key: {filename: api.key}",
+                "      filters:",
+                "      - name: envoy.filters.network.http_connection_manager",
+                "        typed_config:",
+                f'          "@type": {hcm}',
+                "          stat_prefix: ingress",
+                "          http_filters:",
+                "          - name: envoy.filters.http.router",
+                "            typed_config:",
+                '              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+                "          route_config:",
+                "            virtual_hosts:",
+                "            - name: vh",
+                f"              domains: [s{chain}.example.com]",
+                "              routes:",
+            ]
             for route in range(25):
-                out += [f"              - match: {{prefix: /svc{route}/}}",
-                        f"                route: {{cluster: c{route % 40}, prefix_rewrite: /}}",
-                        "                request_headers_to_add:",
-                        f"                - header: {{key: X-Forwarded-Prefix, value: /svc{route}}}"]
+                out += [
+                    f"              - match: {{prefix: /svc{route}/}}",
+                    f"                route: {{cluster: c{route % 40}, prefix_rewrite: /}}",
+                    "                request_headers_to_add:",
+                    f"                - header: {{key: X-Forwarded-Prefix, value: /svc{route}}}",
+                ]
     out.append("  clusters:")
     for cluster in range(40):
-        out += [f"  - name: c{cluster}", "    type: STRICT_DNS", "    load_assignment:",
-                f"      cluster_name: c{cluster}", "      endpoints:", "      - lb_endpoints:",
-                "        - endpoint:", "            address:",
-                f"              socket_address: {{address: c{cluster}.internal, port_value: 8080}}"]
+        out += [
+            f"  - name: c{cluster}",
+            "    type: STRICT_DNS",
+            "    load_assignment:",
+            f"      cluster_name: c{cluster}",
+            "      endpoints:",
+            "      - lb_endpoints:",
+            "        - endpoint:",
+            "            address:",
+            f"              socket_address: {{address: c{cluster}.internal, port_value: 8080}}",
+        ]
     return "\n".join(out) + "\n"
 
 

@@ -50,8 +50,11 @@ def ensure_tree(sites: int) -> Path:
     if not (tree / "MANIFEST.json").exists():
         if not GEN.exists():
             raise SystemExit(f"generator not found: {GEN}")
-        subprocess.run([sys.executable, str(GEN), str(tree), "--nginx", str(sites), "--k8s", "0", "--seed", "1"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(GEN), str(tree), "--nginx", str(sites), "--k8s", "0", "--seed", "1"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return tree
 
 

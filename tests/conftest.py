@@ -39,9 +39,15 @@ def nginx_test(conf: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     prefix.mkdir(exist_ok=True)
     # An encrypted key makes OpenSSL ask for its pass phrase on /dev/tty, which blocks `nginx -t` in
     # a terminal until the timeout. Without a controlling terminal and with stdin closed it fails at once.
-    return subprocess.run([binary, "-t", "-p", str(prefix), "-e", "stderr", "-c", str(conf.resolve())],
-                          capture_output=True, text=True, timeout=60, check=False,
-                          stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.run(
+        [binary, "-t", "-p", str(prefix), "-e", "stderr", "-c", str(conf.resolve())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 @pytest.fixture

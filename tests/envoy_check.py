@@ -64,9 +64,26 @@ def _load(path: Path) -> Any:
 
 
 def _run(binary: str, config: Path, cwd: Path, prefix: str = "") -> Verdict:
-    run = subprocess.run([binary, "--mode", "validate", "-c", str(config.resolve()), "-l", "critical",
-                          "--service-node", "confaudit-test", "--service-cluster", "confaudit-test"],
-                         capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
+    run = subprocess.run(
+        [
+            binary,
+            "--mode",
+            "validate",
+            "-c",
+            str(config.resolve()),
+            "-l",
+            "critical",
+            "--service-node",
+            "confaudit-test",
+            "--service-cluster",
+            "confaudit-test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
     return Verdict(run.returncode == 0, prefix + run.stdout + run.stderr)
 
 
@@ -85,8 +102,9 @@ def _xds_paths(value: Any, cwd: Path) -> list[Path]:
     return [p for p in found if p.is_file()]
 
 
-def _run_static(binary: str, resources: list[Any], clusters: list[Any], tmp_path: Path, cwd: Path,
-                prefix: str) -> Verdict:
+def _run_static(
+    binary: str, resources: list[Any], clusters: list[Any], tmp_path: Path, cwd: Path, prefix: str
+) -> Verdict:
     static: dict[str, list[Any]] = {"listeners": [], "clusters": list(clusters), "secrets": []}
     for index, item in enumerate(resources):
         item = dict(item)
@@ -110,12 +128,23 @@ def _route_listener(route_config: dict[str, Any], index: int) -> dict[str, Any]:
     """A listener that serves an RDS RouteConfiguration inline, without checking its clusters
     (they come from the bootstrap or CDS)."""
     route_config = {**route_config, "validate_clusters": False}
-    hcm = {"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-                    "HttpConnectionManager",
-           "stat_prefix": "rds", "route_config": route_config,
-           "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
-               "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+        "HttpConnectionManager",
+        "stat_prefix": "rds",
+        "route_config": route_config,
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+            }
+        ],
+    }
     address = {"socket_address": {"address": "127.0.0.1", "port_value": 10000 + index}}
-    return {"name": f"rds-{index}", "address": address,
-            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                            "typed_config": hcm}]}]}
+    return {
+        "name": f"rds-{index}",
+        "address": address,
+        "filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+        ],
+    }

@@ -19,12 +19,15 @@ CORPUS = REPO.parent / "shared" / "corpus" / "real"
 EXPECTED_PARSE_ERRORS = {
     "argoproj__argo-cd/util/tls/testdata/empty_tls.crt": "empty file (argo-cd tests the empty case)",
     "argoproj__argo-cd/util/tls/testdata/empty_tls.key": "empty file (argo-cd tests the empty case)",
-    "pyca__cryptography/vectors/cryptography_vectors/x509/cryptography.io.chain_with_garbage.pem":
-        "its PRIVATE KEY block is base64 text, not a key (a pyca test vector)",
-    "pyca__cryptography/vectors/cryptography_vectors/x509/custom/malformed-san.pem":
-        "deliberately malformed SAN (a pyca test vector)",
-    "nginxinc__NGINX-Demos/consul-template-demo/nginx/nginx.conf":
-        "a consul-template template ({{range services}} ...): nginx refuses it until it is rendered",
+    "pyca__cryptography/vectors/cryptography_vectors/x509/cryptography.io.chain_with_garbage.pem": (
+        "its PRIVATE KEY block is base64 text, not a key (a pyca test vector)"
+    ),
+    "pyca__cryptography/vectors/cryptography_vectors/x509/custom/malformed-san.pem": (
+        "deliberately malformed SAN (a pyca test vector)"
+    ),
+    "nginxinc__NGINX-Demos/consul-template-demo/nginx/nginx.conf": (
+        "a consul-template template ({{range services}} ...): nginx refuses it until it is rendered"
+    ),
 }
 # zlint's lint test vectors include certificates that violate RFC 5280 on purpose (empty RDNs,
 # bad RSA exponents...); cryptography refuses to load those, which is a parse-error by design.
@@ -36,9 +39,11 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/re
 def test_corpus_scans_without_crash_or_unexpected_parse_errors() -> None:
     result = audit([CORPUS], AuditOptions(now=NOW, strict=True))
     assert not result.internal_errors
-    unexpected = [f"{f.loc}: {f.message}" for f in result.errors
-                  if f.rule_id == "parse-error" and f.loc.file not in EXPECTED_PARSE_ERRORS
-                  and not f.loc.file.startswith(ZLINT)]
+    unexpected = [
+        f"{f.loc}: {f.message}"
+        for f in result.errors
+        if f.rule_id == "parse-error" and f.loc.file not in EXPECTED_PARSE_ERRORS and not f.loc.file.startswith(ZLINT)
+    ]
     assert unexpected == []
     assert result.files > 500
     nginx_files = [f for f in result.model.files if f.endswith(".conf")]

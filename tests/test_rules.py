@@ -24,10 +24,25 @@ RULES_DIR = TESTS / "rules"
 EXPECT = re.compile(r"#\s*expect:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 NGINX_REFUSES = {"parse-error", "unknown-directive", "cert-missing", "cert-key-mismatch", "cert-key-encrypted"}
 CONTRACT_IDS = {
-    "tls-legacy-protocol", "tls13-disabled", "tls-weak-cipher", "alpn-h2-missing", "alpn-h2-order",
-    "grpc-upstream-h1", "cert-san-mismatch", "cert-no-san", "cert-expired", "cert-expiring",
-    "cert-chain-incomplete", "cert-key-mismatch", "cert-weak-key", "cert-missing", "forwarded-prefix-missing",
-    "forwarded-prefix-mismatch", "cors-wildcard-credentials", "unknown-directive", "parse-error",
+    "tls-legacy-protocol",
+    "tls13-disabled",
+    "tls-weak-cipher",
+    "alpn-h2-missing",
+    "alpn-h2-order",
+    "grpc-upstream-h1",
+    "cert-san-mismatch",
+    "cert-no-san",
+    "cert-expired",
+    "cert-expiring",
+    "cert-chain-incomplete",
+    "cert-key-mismatch",
+    "cert-weak-key",
+    "cert-missing",
+    "forwarded-prefix-missing",
+    "forwarded-prefix-mismatch",
+    "cors-wildcard-credentials",
+    "unknown-directive",
+    "parse-error",
 }
 
 
@@ -103,8 +118,9 @@ def test_nginx_agrees(rule_id: str, fixture: Path, tmp_path: Path) -> None:
     assert run.returncode != 0, f"nginx accepted a fixture we expect it to refuse: {run.stderr}"
     if "unknown-directive" in refused:
         # Our finding and nginx's own error name the same directive at the same file and line.
-        ours = [f for f in audit([fixture], AuditOptions(now=NOW, strict=True)).active
-                if f.rule_id == "unknown-directive"]
+        ours = [
+            f for f in audit([fixture], AuditOptions(now=NOW, strict=True)).active if f.rule_id == "unknown-directive"
+        ]
         match = re.search(r'unknown directive "([^"]+)" in (\S+):(\d+)', run.stderr)
         assert match, run.stderr
         name, file, line = match.group(1), Path(match.group(2)), int(match.group(3))
@@ -154,4 +170,5 @@ def test_rule_docs_current() -> None:
 
     docs = REPO / "docs" / "rules.md"
     assert docs.read_text(encoding="utf-8") == render("markdown"), (
-        "docs/rules.md is stale: run `confaudit rules --format markdown --output docs/rules.md`")
+        "docs/rules.md is stale: run `confaudit rules --format markdown --output docs/rules.md`"
+    )

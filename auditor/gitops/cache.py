@@ -45,7 +45,8 @@ class Cache:
             self._db.executescript(
                 "CREATE TABLE IF NOT EXISTS states (key TEXT PRIMARY KEY, options TEXT, committed INTEGER, "
                 "created REAL, data BLOB);"
-                "CREATE TABLE IF NOT EXISTS groups (key TEXT PRIMARY KEY, created REAL, data BLOB);")
+                "CREATE TABLE IF NOT EXISTS groups (key TEXT PRIMARY KEY, created REAL, data BLOB);"
+            )
         except (OSError, sqlite3.Error) as exc:
             log.warning("result cache disabled (%s): %s", folder, exc)
             self._db = None
@@ -67,21 +68,31 @@ class Cache:
 
     def put_state(self, key: str, options: str, committed: bool, value: Any) -> None:
         self._memory[("states", key)] = value
-        self._write("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?)",
-                    (key, options, int(committed), time.time(), _encode(value)))
-        self._write("DELETE FROM states WHERE options = ? AND key NOT IN (SELECT key FROM states WHERE options = ? "
-                    "ORDER BY created DESC LIMIT ?)", (options, options, KEEP_STATES))
+        self._write(
+            "INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?)",
+            (key, options, int(committed), time.time(), _encode(value)),
+        )
+        self._write(
+            "DELETE FROM states WHERE options = ? AND key NOT IN (SELECT key FROM states WHERE options = ? "
+            "ORDER BY created DESC LIMIT ?)",
+            (options, options, KEEP_STATES),
+        )
         cutoff = time.time() - MAX_AGE_DAYS * 86400
         self._write("DELETE FROM states WHERE created < ?", (cutoff,))
         self._write("DELETE FROM groups WHERE created < ?", (cutoff,))
 
     def recent_states(self, options: str, limit: int = 3) -> list[Any]:
-        found = [v for (t, _), v in self._memory.items() if t == "states" and v.get("options") == options
-                 and v.get("committed")]
+        found = [
+            v
+            for (t, _), v in self._memory.items()
+            if t == "states" and v.get("options") == options and v.get("committed")
+        ]
         if self._db is not None:
             try:
-                rows = self._db.execute("SELECT data FROM states WHERE options = ? AND committed = 1 "
-                                        "ORDER BY created DESC LIMIT ?", (options, limit)).fetchall()
+                rows = self._db.execute(
+                    "SELECT data FROM states WHERE options = ? AND committed = 1 ORDER BY created DESC LIMIT ?",
+                    (options, limit),
+                ).fetchall()
                 found += [_decode(r[0]) for r in rows]
             except sqlite3.Error:
                 pass

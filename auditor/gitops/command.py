@@ -20,14 +20,18 @@ FORMATS = ("table", "json", "sarif", "markdown", "github", "junit")
 
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
-        "diff", help="report the findings a change adds and fixes (pull-request check)",
+        "diff",
+        help="report the findings a change adds and fixes (pull-request check)",
         description="Scan two revisions of a git repository and report new, fixed and unchanged findings. "
-                    "Neither revision is checked out: files are read from git into temporary folders.")
+        "Neither revision is checked out: files are read from git into temporary folders.",
+    )
     parser.set_defaults(func=_diff)
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="limit the scan to these paths (default: the whole repository)")
-    parser.add_argument("--base", metavar="REF",
-                        help="base revision (default: the merge-base of head with origin/HEAD, main or master)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="limit the scan to these paths (default: the whole repository)"
+    )
+    parser.add_argument(
+        "--base", metavar="REF", help="base revision (default: the merge-base of head with origin/HEAD, main or master)"
+    )
     parser.add_argument("--head", metavar="REF", help="head revision (default: the working tree)")
     cliopts.add_report_arguments(parser, FORMATS)
     cliopts.add_policy_arguments(parser)
@@ -91,8 +95,11 @@ def _scope(paths: list[str], repo: Path) -> tuple[str, ...]:
     for raw in paths or ["."]:
         absolute = Path(os.path.abspath(raw))
         try:
-            rel = absolute.relative_to(repo.resolve()) if absolute.is_relative_to(repo.resolve()) else \
-                absolute.relative_to(repo)
+            rel = (
+                absolute.relative_to(repo.resolve())
+                if absolute.is_relative_to(repo.resolve())
+                else absolute.relative_to(repo)
+            )
         except ValueError:
             raise ValueError(f"{raw} is outside the repository {repo}") from None
         scope.append(rel.as_posix() or ".")

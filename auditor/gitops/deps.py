@@ -38,7 +38,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
             if end < 0:
                 out.append(re.escape(char))
             else:
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 body = "^" + body[1:] if body.startswith("!") else body
                 out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
                 i = end
@@ -50,7 +50,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 def literal_prefix(pattern: str) -> str:
     match = _MAGIC.search(pattern)
-    return pattern if match is None else pattern[:match.start()]
+    return pattern if match is None else pattern[: match.start()]
 
 
 class Graph:
@@ -76,8 +76,9 @@ class Graph:
             for symbol in symbols:
                 self._providers.setdefault(symbol, set()).add(provider)
 
-    def update(self, reads: Mapping[str, Iterable[str]], provides: Mapping[str, Iterable[str]],
-               replace: Iterable[str]) -> None:
+    def update(
+        self, reads: Mapping[str, Iterable[str]], provides: Mapping[str, Iterable[str]], replace: Iterable[str]
+    ) -> None:
         """Merge a newer record: files in ``replace`` (changed files) take only the new entries."""
         for file in replace:
             self.reads.pop(file, None)

@@ -38,8 +38,9 @@ class DiffRequest:
     baseline: Baseline | None = None
 
 
-def classify(base: Sequence[Finding], head_active: Sequence[Finding], head_suppressed: Sequence[Finding]
-             ) -> tuple[list[Finding], list[Finding], list[Finding]]:
+def classify(
+    base: Sequence[Finding], head_active: Sequence[Finding], head_suppressed: Sequence[Finding]
+) -> tuple[list[Finding], list[Finding], list[Finding]]:
     """(new, fixed, unchanged)."""
     by_print: dict[str, list[Finding]] = {}
     for finding in sorted(base, key=Finding.sort_key):
@@ -83,16 +84,25 @@ def run(request: DiffRequest, cache: Cache) -> tuple[DiffResult, list[Waiver]]:
     head_findings, expired = _settle(head_state, request, repo, today)
     head_active = [f for f in head_findings if f.suppression is None]
     head_suppressed = [f for f in head_findings if f.suppression is not None]
-    new, fixed, unchanged = classify([f for f in base_findings if f.suppression is None], head_active,
-                                     head_suppressed)
+    new, fixed, unchanged = classify([f for f in base_findings if f.suppression is None], head_active, head_suppressed)
     problems = {(e.rule_id, e.loc.file) for e in head_findings if e.rule_id == "parse-error"}
     errors = tuple(f for f in new + unchanged if (f.rule_id, f.loc.file) in problems)
-    changed = sorted(p for p in base.listing.keys() | head.listing.keys()
-                     if base.listing.get(p) != head.listing.get(p))
-    result = DiffResult(repo, base.label, head.label, tuple(new), tuple(fixed), tuple(unchanged),
-                        tuple(head_suppressed), errors, tuple(head_state.internal_errors), len(head_state.files),
-                        tuple(changed), head_state.rescanned,
-                        {"list": listed - started, "total": time.perf_counter() - started})
+    changed = sorted(p for p in base.listing.keys() | head.listing.keys() if base.listing.get(p) != head.listing.get(p))
+    result = DiffResult(
+        repo,
+        base.label,
+        head.label,
+        tuple(new),
+        tuple(fixed),
+        tuple(unchanged),
+        tuple(head_suppressed),
+        errors,
+        tuple(head_state.internal_errors),
+        len(head_state.files),
+        tuple(changed),
+        head_state.rescanned,
+        {"list": listed - started, "total": time.perf_counter() - started},
+    )
     return result, expired
 
 

@@ -24,8 +24,9 @@ class GitError(RuntimeError):
 
 def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     try:
-        done = subprocess.run(["git", "-C", str(repo), *args], input=data, capture_output=True, timeout=TIMEOUT,
-                              check=False)
+        done = subprocess.run(
+            ["git", "-C", str(repo), *args], input=data, capture_output=True, timeout=TIMEOUT, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git {args[0]} failed: {exc}") from None
     if done.returncode != 0:
@@ -91,7 +92,7 @@ class Revision:
         for rel in wanted:
             header_end = out.index(b"\n", offset)
             size = int(out[offset:header_end].split()[2])
-            body = out[header_end + 1:header_end + 1 + size]
+            body = out[header_end + 1 : header_end + 1 + size]
             offset = header_end + 1 + size + 1
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,10 +134,12 @@ def worktree_revision(repo: Path) -> Revision:
             mode, blob, _stage = meta.decode().split()
             if mode != "160000":
                 listing[path.decode(errors="surrogateescape")] = Entry(mode, blob)
-    dirty = {p.decode(errors="surrogateescape")
-             for p in git(repo, "diff-files", "--name-only", "-z").split(b"\0") if p}
-    dirty |= {p.decode(errors="surrogateescape")
-              for p in git(repo, "ls-files", "-o", "--exclude-standard", "-z").split(b"\0") if p}
+    dirty = {p.decode(errors="surrogateescape") for p in git(repo, "diff-files", "--name-only", "-z").split(b"\0") if p}
+    dirty |= {
+        p.decode(errors="surrogateescape")
+        for p in git(repo, "ls-files", "-o", "--exclude-standard", "-z").split(b"\0")
+        if p
+    }
     for rel in dirty:
         entry = hash_file(repo / rel)
         if entry is None:

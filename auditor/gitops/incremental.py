@@ -51,8 +51,11 @@ class ScanOptions:
     def key(self) -> str:
         from auditor import __version__
 
-        return _digest(json.dumps([__version__, list(self.scope), self.now.isoformat(), self.cert_expiry_days,
-                                   list(self.excludes)]))
+        return _digest(
+            json.dumps(
+                [__version__, list(self.scope), self.now.isoformat(), self.cert_expiry_days, list(self.excludes)]
+            )
+        )
 
 
 @dataclass(slots=True)
@@ -67,17 +70,28 @@ class State:
     rescanned: int = 0  # files parsed to produce this state
 
     def to_json(self, options: str) -> dict[str, Any]:
-        return {"options": options, "committed": self.committed, "listing": self.listing,
-                "findings": [_finding_json(f) for f in self.findings],
-                "reads": {k: sorted(v) for k, v in self.reads.items()},
-                "provides": {k: sorted(v) for k, v in self.provides.items()},
-                "files": sorted(self.files), "internal_errors": [[e.rule_id, e.message] for e in self.internal_errors]}
+        return {
+            "options": options,
+            "committed": self.committed,
+            "listing": self.listing,
+            "findings": [_finding_json(f) for f in self.findings],
+            "reads": {k: sorted(v) for k, v in self.reads.items()},
+            "provides": {k: sorted(v) for k, v in self.provides.items()},
+            "files": sorted(self.files),
+            "internal_errors": [[e.rule_id, e.message] for e in self.internal_errors],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:
-        return cls(data["listing"], [_finding_from(f) for f in data["findings"]],
-                   {k: set(v) for k, v in data["reads"].items()}, {k: set(v) for k, v in data["provides"].items()},
-                   set(data["files"]), [InternalError(*e) for e in data["internal_errors"]], data["committed"])
+        return cls(
+            data["listing"],
+            [_finding_from(f) for f in data["findings"]],
+            {k: set(v) for k, v in data["reads"].items()},
+            {k: set(v) for k, v in data["provides"].items()},
+            set(data["files"]),
+            [InternalError(*e) for e in data["internal_errors"]],
+            data["committed"],
+        )
 
 
 def listing_of(revision: Revision) -> dict[str, str]:
@@ -101,8 +115,9 @@ def obtain(revision: Revision, options: ScanOptions, cache: Cache, start: State 
     candidates = [start] if start is not None else []
     candidates += [State.from_json(d) for d in cache.recent_states(okey)]
     best = min(candidates, key=lambda s: len(changed_paths(s.listing, listing)), default=None)
-    if best is not None and len(changed_paths(best.listing, listing)) <= max(FULL_SCAN_SHARE * len(listing),
-                                                                               FULL_SCAN_MIN):
+    if best is not None and len(changed_paths(best.listing, listing)) <= max(
+        FULL_SCAN_SHARE * len(listing), FULL_SCAN_MIN
+    ):
         state = derive(best, revision, options, cache)
     else:
         state = full_scan(revision, options)
@@ -121,10 +136,18 @@ def full_scan(revision: Revision, options: ScanOptions) -> State:
         folder = Path(tmp)
         revision.materialize(revision.listing, folder)
         result = scan_folder(folder, options)
-    log.info("full scan of %s: %d files in %.2f s", revision.label, len(result.model.files),
-             time.perf_counter() - started)
-    return State(listing_of(revision), list(result.findings), result.model.reads, result.model.provides,
-                 set(result.model.files), list(result.internal_errors), rescanned=len(result.model.files))
+    log.info(
+        "full scan of %s: %d files in %.2f s", revision.label, len(result.model.files), time.perf_counter() - started
+    )
+    return State(
+        listing_of(revision),
+        list(result.findings),
+        result.model.reads,
+        result.model.provides,
+        set(result.model.files),
+        list(result.internal_errors),
+        rescanned=len(result.model.files),
+    )
 
 
 def scan_folder(folder: Path, options: ScanOptions) -> Any:
@@ -169,8 +192,15 @@ def derive(start: State, target: Revision, options: ScanOptions, cache: Cache) -
     return State(listing, findings, reads, provides, files, group.internal_errors, rescanned=len(group.files))
 
 
-def _scan_group(revision: Revision, seeds: set[str], graph: Graph, paths: SortedPaths, changed: set[str],
-                options: ScanOptions, cache: Cache) -> _Group:
+def _scan_group(
+    revision: Revision,
+    seeds: set[str],
+    graph: Graph,
+    paths: SortedPaths,
+    changed: set[str],
+    options: ScanOptions,
+    cache: Cache,
+) -> _Group:
     """Scan ``seeds`` with their closure at ``revision`` until the dependency record it yields
     needs no file that was not there (a changed file may now read, or define, something new)."""
     ignore_files = [p for p in paths.items if Path(p).name == IGNORE_FILE]
@@ -191,25 +221,42 @@ def _group_result(revision: Revision, wanted: set[str], options: ScanOptions, ca
     key = _digest(options.key() + json.dumps(sorted((p, revision.listing[p].blob) for p in wanted)))
     cached = cache.get("groups", key)
     if cached is not None:
-        return _Group([_finding_from(f) for f in cached["findings"]], {k: set(v) for k, v in cached["reads"].items()},
-                      {k: set(v) for k, v in cached["provides"].items()}, set(cached["files"]),
-                      [InternalError(*e) for e in cached["internal_errors"]], wanted)
+        return _Group(
+            [_finding_from(f) for f in cached["findings"]],
+            {k: set(v) for k, v in cached["reads"].items()},
+            {k: set(v) for k, v in cached["provides"].items()},
+            set(cached["files"]),
+            [InternalError(*e) for e in cached["internal_errors"]],
+            wanted,
+        )
     with tempfile.TemporaryDirectory(prefix="confaudit-") as tmp:
         folder = Path(tmp)
         revision.materialize(wanted, folder)
         result = scan_folder(folder, options)
-    group = _Group(list(result.findings), result.model.reads, result.model.provides, set(result.model.files),
-                   list(result.internal_errors), wanted)
-    cache.put_group(key, {"findings": [_finding_json(f) for f in group.findings],
-                          "reads": {k: sorted(v) for k, v in group.reads.items()},
-                          "provides": {k: sorted(v) for k, v in group.provides.items()},
-                          "files": sorted(group.files), "internal_errors": [[e.rule_id, e.message]
-                                                                            for e in group.internal_errors]})
+    group = _Group(
+        list(result.findings),
+        result.model.reads,
+        result.model.provides,
+        set(result.model.files),
+        list(result.internal_errors),
+        wanted,
+    )
+    cache.put_group(
+        key,
+        {
+            "findings": [_finding_json(f) for f in group.findings],
+            "reads": {k: sorted(v) for k, v in group.reads.items()},
+            "provides": {k: sorted(v) for k, v in group.provides.items()},
+            "files": sorted(group.files),
+            "internal_errors": [[e.rule_id, e.message] for e in group.internal_errors],
+        },
+    )
     return group
 
 
-def _kept(start: State, old: Graph, affected: set[str], options: ScanOptions, cache: Cache,
-          target: Revision) -> list[Finding]:
+def _kept(
+    start: State, old: Graph, affected: set[str], options: ScanOptions, cache: Cache, target: Revision
+) -> list[Finding]:
     """The findings of ``start`` that a root the change does not touch still produces."""
     kept: list[Finding] = []
     shared: dict[str, list[Finding]] = {}
@@ -230,13 +277,21 @@ def _kept(start: State, old: Graph, affected: set[str], options: ScanOptions, ca
         source = _Revision(target.repo, "state", "start", {p: _entry(v) for p, v in start.listing.items()})
         paths = SortedPaths(start.listing)
         for file, findings in shared.items():
-            kept.extend(_resolve_shared(findings, sorted(roots_by_file[file] - affected), old, paths, source,
-                                        options, cache))
+            kept.extend(
+                _resolve_shared(findings, sorted(roots_by_file[file] - affected), old, paths, source, options, cache)
+            )
     return kept
 
 
-def _resolve_shared(findings: list[Finding], untouched: Sequence[str], old: Graph, paths: SortedPaths,
-                    source: Revision, options: ScanOptions, cache: Cache) -> list[Finding]:
+def _resolve_shared(
+    findings: list[Finding],
+    untouched: Sequence[str],
+    old: Graph,
+    paths: SortedPaths,
+    source: Revision,
+    options: ScanOptions,
+    cache: Cache,
+) -> list[Finding]:
     pending = set(findings)
     kept: list[Finding] = []
     batches: list[Iterable[str]] = [[r] for r in untouched[:SHARED_TRIES]]
@@ -266,8 +321,16 @@ def _digest(text: str) -> str:
 def _finding_json(finding: Finding) -> list[Any]:
     s = finding.suppression
     suppression = [s.loc.file, s.loc.line, list(s.rule_ids), s.reason, s.kind] if s is not None else None
-    return [finding.rule_id, finding.severity.value, finding.message, finding.loc.file, finding.loc.line,
-            finding.resource, finding.fix, suppression]
+    return [
+        finding.rule_id,
+        finding.severity.value,
+        finding.message,
+        finding.loc.file,
+        finding.loc.line,
+        finding.resource,
+        finding.fix,
+        suppression,
+    ]
 
 
 def _finding_from(data: list[Any]) -> Finding:

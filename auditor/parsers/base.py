@@ -31,19 +31,34 @@ class CertStore:
         try:
             size = path.stat().st_size
             if size > MAX_CERT_BYTES:
-                result = CertFile(problems=[Problem(
-                    "parse-error", Location(rel, 1), rel,
-                    f"certificate file is {size:,} bytes: too large to be a certificate, not parsed")])
+                result = CertFile(
+                    problems=[
+                        Problem(
+                            "parse-error",
+                            Location(rel, 1),
+                            rel,
+                            f"certificate file is {size:,} bytes: too large to be a certificate, not parsed",
+                        )
+                    ]
+                )
             else:
                 result = parse_bytes(path.read_bytes(), rel)
         except OSError as exc:
-            result = CertFile(problems=[Problem("parse-error", Location(rel, None), rel,
-                                                f"cannot read file: {exc.strerror}")])
+            result = CertFile(
+                problems=[Problem("parse-error", Location(rel, None), rel, f"cannot read file: {exc.strerror}")]
+            )
         self._files[key] = result
         return result
 
-    def reference(self, loc: Location, cert: str | None, key: str | None, base: Path,
-                  externals: tuple[Path, ...] = (), key_loc: Location | None = None) -> CertificateRef:
+    def reference(
+        self,
+        loc: Location,
+        cert: str | None,
+        key: str | None,
+        base: Path,
+        externals: tuple[Path, ...] = (),
+        key_loc: Location | None = None,
+    ) -> CertificateRef:
         """A certificate/key pair named by a config line; relative paths resolve from ``base``."""
         looked_up = self.reads.setdefault(loc.file, set())
         for name in (cert, key):

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".cert", ".key", ".der", ".chain")
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
-)
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 _KEY_LABELS = {
     b"PRIVATE KEY",
     b"RSA PRIVATE KEY",
@@ -28,8 +26,15 @@ _KEY_LABELS = {
     b"ENCRYPTED PRIVATE KEY",
     b"OPENSSH PRIVATE KEY",
 }
-_IGNORED_LABELS = {b"PUBLIC KEY", b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST", b"X509 CRL",
-                   b"DH PARAMETERS", b"EC PARAMETERS", b"TRUSTED CERTIFICATE"}
+_IGNORED_LABELS = {
+    b"PUBLIC KEY",
+    b"CERTIFICATE REQUEST",
+    b"NEW CERTIFICATE REQUEST",
+    b"X509 CRL",
+    b"DH PARAMETERS",
+    b"EC PARAMETERS",
+    b"TRUSTED CERTIFICATE",
+}
 
 
 @dataclass(slots=True)
@@ -193,9 +198,7 @@ def describe_certificate(cert: x509.Certificate, loc: Location, label: str) -> C
         signature_hash = cert.signature_algorithm_oid.dotted_string
     public = cert.public_key()
     key_type, bits = _key_type(public)
-    common_names = tuple(
-        str(attr.value) for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    )
+    common_names = tuple(str(attr.value) for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
     subject = cert.subject.rfc4514_string()
     issuer = cert.issuer.rfc4514_string()
     return Certificate(

@@ -48,9 +48,14 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
         if any(p.rule_id == "config-api-removed" for p in problems):
             refused.add(id(doc))
         elif (v2_field := _v2_field(root_node(doc))) is not None:
-            problems.append(Problem("config-api-removed", v2_field.loc, doc.file,
-                                    f"Envoy v2 field {v2_field.path[-1]!r}: current Envoy (checked with 1.40) "
-                                    "refuses v2 configuration"))
+            problems.append(
+                Problem(
+                    "config-api-removed",
+                    v2_field.loc,
+                    doc.file,
+                    f"Envoy v2 field {v2_field.path[-1]!r}: current Envoy (checked with 1.40) refuses v2 configuration",
+                )
+            )
             refused.add(id(doc))
         model.problems.extend(problems)
     referenced: set[str] = set()
@@ -66,8 +71,9 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
             _build(Instance(files, doc, model))
         except Exception:  # noqa: BLE001 - parser boundary: one odd file must not stop the scan
             log.error("cannot model Envoy file %s:\n%s", doc.file, traceback.format_exc())
-            model.problems.append(Problem("parse-error", doc.loc, doc.file,
-                                          "Envoy configuration has a structure confaudit cannot read"))
+            model.problems.append(
+                Problem("parse-error", doc.loc, doc.file, "Envoy configuration has a structure confaudit cannot read")
+            )
     return model
 
 
@@ -86,8 +92,10 @@ def _build(inst: Instance) -> None:
         listener_nodes = static.list("listeners") if static else []
         secrets = static.list("secrets") if static else []
         dynamic = root.get("dynamic_resources")
-        for key, kind, message, into in (("cds_config", "CDS", "Cluster", clusters),
-                                          ("lds_config", "LDS", "Listener", listener_nodes)):
+        for key, kind, message, into in (
+            ("cds_config", "CDS", "Cluster", clusters),
+            ("lds_config", "LDS", "Listener", listener_nodes),
+        ):
             path = config_source_path(dynamic.get(key)) if dynamic else None
             if path is not None:
                 into.extend(n for n in inst.resources(path, kind) if _kind(n) == message)

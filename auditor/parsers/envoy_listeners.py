@@ -17,8 +17,14 @@ from auditor.parsers.envoy_nodes import Instance, Node, is_type, typed
 from auditor.parsers.envoy_routes import routes as route_config_routes
 from auditor.parsers.envoy_tls import downstream_tls, is_tls_socket
 
-_CODECS = {"AUTO": Protocol.AUTO, "HTTP1": Protocol.HTTP1, "HTTP2": Protocol.H2, "0": Protocol.AUTO,
-           "1": Protocol.HTTP1, "2": Protocol.H2}
+_CODECS = {
+    "AUTO": Protocol.AUTO,
+    "HTTP1": Protocol.HTTP1,
+    "HTTP2": Protocol.H2,
+    "0": Protocol.AUTO,
+    "1": Protocol.HTTP1,
+    "2": Protocol.H2,
+}
 _HCM_NAMES = ("envoy.filters.network.http_connection_manager", "envoy.http_connection_manager")
 _TCP_NAMES = ("envoy.filters.network.tcp_proxy", "envoy.tcp_proxy")
 
@@ -43,11 +49,29 @@ def listeners(node: Node, inst: Instance) -> list[Listener]:
     chains = node.list("filter_chains")
     default = node.get("default_filter_chain")
     socket = _Socket(
-        name, host, port,
-        reads_client_hello=any(_is_filter(f, "TlsInspector", "envoy.filters.listener.tls_inspector",
-                                          "envoy.listener.tls_inspector", "tls_inspector") for f in filters),
-        reads_http=any(_is_filter(f, "HttpInspector", "envoy.filters.listener.http_inspector",
-                                  "envoy.listener.http_inspector", "http_inspector") for f in filters),
+        name,
+        host,
+        port,
+        reads_client_hello=any(
+            _is_filter(
+                f,
+                "TlsInspector",
+                "envoy.filters.listener.tls_inspector",
+                "envoy.listener.tls_inspector",
+                "tls_inspector",
+            )
+            for f in filters
+        ),
+        reads_http=any(
+            _is_filter(
+                f,
+                "HttpInspector",
+                "envoy.filters.listener.http_inspector",
+                "envoy.listener.http_inspector",
+                "http_inspector",
+            )
+            for f in filters
+        ),
         several_chains=len(chains) + (default is not None) > 1,
     )
     result = [_chain(chain, index, node, socket, inst) for index, chain in enumerate(chains)]
@@ -84,13 +108,22 @@ def _chain(chain: Node, index: int | None, listener: Node, socket: _Socket, inst
     server_names = match.strings("server_names") if match is not None else ()
     transport = match.text("transport_protocol") if match is not None else ""
     app_protocols = match.strings("application_protocols") if match is not None else ()
-    selected_by = tuple(s for s, on in (("server_names", bool(server_names)),
-                                        ("transport_protocol tls", transport == "tls"),
-                                        ("application_protocols", bool(app_protocols))) if on)
+    selected_by = tuple(
+        s
+        for s, on in (
+            ("server_names", bool(server_names)),
+            ("transport_protocol tls", transport == "tls"),
+            ("application_protocols", bool(app_protocols)),
+        )
+        if on
+    )
     reads = socket.reads_client_hello or (selected_by == ("application_protocols",) and socket.reads_http)
     tls_socket = chain.get("transport_socket")
-    tls = downstream_tls(tls_socket, inst) if tls_socket is not None and is_tls_socket(
-        tls_socket, "DownstreamTlsContext") else None
+    tls = (
+        downstream_tls(tls_socket, inst)
+        if tls_socket is not None and is_tls_socket(tls_socket, "DownstreamTlsContext")
+        else None
+    )
     hcm = next((typed(f) for f in chain.list("filters") if _is_filter(f, "HttpConnectionManager", *_HCM_NAMES)), None)
     is_tcp = any(_is_filter(f, "TcpProxy", *_TCP_NAMES) for f in chain.list("filters"))
     codec, codec_node = Protocol.TCP, None
@@ -100,8 +133,13 @@ def _chain(chain: Node, index: int | None, listener: Node, socket: _Socket, inst
         codec_node = hcm.get("codec_type")
         # Envoy parses enums case-insensitively when upper-casing helps ("auto" is AUTO).
         codec = _CODECS.get(str(codec_node.value).upper(), Protocol.UNKNOWN) if codec_node else Protocol.AUTO
-        routes, domains = route_config_routes(hcm, inst, has_cors=any(
-            _is_filter(f, "Cors", "envoy.filters.http.cors", "envoy.cors") for f in hcm.list("http_filters")))
+        routes, domains = route_config_routes(
+            hcm,
+            inst,
+            has_cors=any(
+                _is_filter(f, "Cors", "envoy.filters.http.cors", "envoy.cors") for f in hcm.list("http_filters")
+            ),
+        )
     http2, http2_explicit, http2_loc = _http2(hcm, codec, codec_node, tls)
     names = tuple(dict.fromkeys([*server_names, *domains]))
     return Listener(
@@ -127,8 +165,9 @@ def _chain(chain: Node, index: int | None, listener: Node, socket: _Socket, inst
     )
 
 
-def _http2(hcm: Node | None, codec: Protocol, codec_node: Node | None,
-           tls: TlsSettings | None) -> tuple[bool, bool, Location | None]:
+def _http2(
+    hcm: Node | None, codec: Protocol, codec_node: Node | None, tls: TlsSettings | None
+) -> tuple[bool, bool, Location | None]:
     if hcm is None or codec not in (Protocol.AUTO, Protocol.H2):
         return False, False, None
     options = hcm.get("http2_protocol_options")

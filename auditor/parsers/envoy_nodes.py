@@ -64,8 +64,11 @@ class Node:
         if child is None:
             return []
         if isinstance(child.value, list):
-            return [Node(self.doc, (*child.path, i), item, child) for i, item in enumerate(child.value)
-                    if isinstance(item, dict)]
+            return [
+                Node(self.doc, (*child.path, i), item, child)
+                for i, item in enumerate(child.value)
+                if isinstance(item, dict)
+            ]
         return [child] if isinstance(child.value, dict) else []
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -123,8 +126,11 @@ def referenced_paths(node: Node) -> Iterator[Node]:
             for key, child in value.items():
                 if not isinstance(child, (dict, list)):
                     continue
-                if isinstance(child, dict) and isinstance(child.get("path"), str) and (
-                        key == "path_config_source" or key == "config_source" or str(key).endswith("_config")):
+                if (
+                    isinstance(child, dict)
+                    and isinstance(child.get("path"), str)
+                    and (key == "path_config_source" or key == "config_source" or str(key).endswith("_config"))
+                ):
                     yield Node(node.doc, (*where, key, "path"), child["path"])
                     if key == "path_config_source":
                         continue
@@ -189,8 +195,9 @@ class Files:
         try:
             raw = Path(key).read_bytes()
         except OSError as exc:
-            self.model.problems.append(Problem("parse-error", Location(rel, None), rel,
-                                               f"cannot read file: {exc.strerror}"))
+            self.model.problems.append(
+                Problem("parse-error", Location(rel, None), rel, f"cannot read file: {exc.strerror}")
+            )
             return []
         docs = load_text(raw, rel, self.model)
         self.by_path[key] = docs
@@ -230,8 +237,11 @@ class Instance:
         if target is None:
             if not Path(name).is_absolute():
                 where = " and ".join(self.ctx.rel(b) or "." for b in self.files.bases(path_node.doc))
-                self.problem(path_node, f"{kind} file {name!r} does not exist (looked in {where}/); "
-                                        "Envoy refuses a path_config_source path that does not exist")
+                self.problem(
+                    path_node,
+                    f"{kind} file {name!r} does not exist (looked in {where}/); "
+                    "Envoy refuses a path_config_source path that does not exist",
+                )
             return []  # an absolute path outside the tree: provided where Envoy runs
         nodes: list[Node] = []
         for doc in self.files.documents(target):

@@ -15,7 +15,6 @@ from auditor.parsers.envoy_nodes import Instance, Node, config_source_path
 _GRPC_PATH = re.compile(r"^/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+/")
 
 
-
 def routes(hcm: Node, inst: Instance, has_cors: bool) -> tuple[tuple[Route, ...], tuple[str, ...]]:
     config = hcm.get("route_config")
     if config is None:
@@ -73,8 +72,8 @@ def _route(entry: Node, vhost: Node, config: Node, inst: Instance, has_cors: boo
         strip_prefix=strip,
         rewrite_loc=rewrite_loc,
         request_headers=_level_headers((entry, vhost, config), "request_headers_to_add", "request_headers_to_remove"),
-        response_headers=_level_headers((entry, vhost, config), "response_headers_to_add",
-                                        "response_headers_to_remove") + (_cors(entry, vhost) if has_cors else ()),
+        response_headers=_level_headers((entry, vhost, config), "response_headers_to_add", "response_headers_to_remove")
+        + (_cors(entry, vhost) if has_cors else ()),
         upstream_ref=next((u for u in upstreams if u is not None), None),
     )
 
@@ -209,7 +208,8 @@ def _cors(entry: Node, vhost: Node) -> tuple[Header, ...]:
     policy = None
     for level, action in ((entry, entry.get("route")), (vhost, None)):
         policy = level.dig("typed_per_filter_config", "envoy.filters.http.cors") or (
-            action.get("cors") if action is not None else level.get("cors"))
+            action.get("cors") if action is not None else level.get("cors")
+        )
         if policy is not None:
             break
     if policy is None or not isinstance(policy.value, dict) or policy.value.get("allow_credentials") is not True:
@@ -217,9 +217,14 @@ def _cors(entry: Node, vhost: Node) -> tuple[Header, ...]:
     for matcher in policy.list("allow_origin_string_match"):
         if any(_string_matches(matcher, origin) for origin in _ANY_ORIGIN):
             credentials = policy.get("allow_credentials")
-            return (Header("access-control-allow-origin", "%REQ(origin)%", matcher.loc),
-                    Header("access-control-allow-credentials", "true",
-                           credentials.loc if credentials is not None else policy.loc))
+            return (
+                Header("access-control-allow-origin", "%REQ(origin)%", matcher.loc),
+                Header(
+                    "access-control-allow-credentials",
+                    "true",
+                    credentials.loc if credentials is not None else policy.loc,
+                ),
+            )
     return ()
 
 
@@ -227,8 +232,12 @@ def _string_matches(matcher: Node, value: str) -> bool:
     """Envoy's StringMatcher (exact, prefix, suffix, contains, safe_regex; ignore_case)."""
     fold = matcher.value.get("ignore_case") is True
     text = value.lower() if fold else value
-    for key, test in (("exact", str.__eq__), ("prefix", str.startswith), ("suffix", str.endswith),
-                      ("contains", str.__contains__)):
+    for key, test in (
+        ("exact", str.__eq__),
+        ("prefix", str.startswith),
+        ("suffix", str.endswith),
+        ("contains", str.__contains__),
+    ):
         if matcher.has(key):
             wanted = matcher.text(key)
             return bool(test(text, wanted.lower() if fold else wanted))

@@ -31,9 +31,16 @@ from auditor.parsers.envoy_nodes import Instance, Node, config_source_path, is_t
 from auditor.policies.data import envoy_defaults
 
 # TlsParameters.TlsProtocol; the enum may also be written as its number.
-_TLS_ENUM = {"TLSv1_0": TlsVersion.TLS1_0, "TLSv1_1": TlsVersion.TLS1_1, "TLSv1_2": TlsVersion.TLS1_2,
-             "TLSv1_3": TlsVersion.TLS1_3, "1": TlsVersion.TLS1_0, "2": TlsVersion.TLS1_1,
-             "3": TlsVersion.TLS1_2, "4": TlsVersion.TLS1_3}
+_TLS_ENUM = {
+    "TLSv1_0": TlsVersion.TLS1_0,
+    "TLSv1_1": TlsVersion.TLS1_1,
+    "TLSv1_2": TlsVersion.TLS1_2,
+    "TLSv1_3": TlsVersion.TLS1_3,
+    "1": TlsVersion.TLS1_0,
+    "2": TlsVersion.TLS1_1,
+    "3": TlsVersion.TLS1_2,
+    "4": TlsVersion.TLS1_3,
+}
 
 
 def is_tls_socket(socket: Node | None, context: str) -> bool:
@@ -64,14 +71,17 @@ def downstream_tls(socket: Node, inst: Instance) -> TlsSettings:
     protocols = tlsinfo.version_range(low or default_low, high or default_high)
     explicit = low is not None or high is not None
     if explicit:
-        low_text = (f"tls_minimum_protocol_version {low_node.value}" if low_node
-                    else f"minimum {default_low.value} by default")
-        high_text = (f"tls_maximum_protocol_version {high_node.value}" if high_node
-                     else f"maximum {default_high.value} by default")
+        low_text = (
+            f"tls_minimum_protocol_version {low_node.value}" if low_node else f"minimum {default_low.value} by default"
+        )
+        high_text = (
+            f"tls_maximum_protocol_version {high_node.value}"
+            if high_node
+            else f"maximum {default_high.value} by default"
+        )
         note = f"{low_text}, {high_text}"
     else:
-        note = (f"tls_params not set: Envoy {defaults.version} default "
-                f"{default_low.value}..{default_high.value} assumed")
+        note = f"tls_params not set: Envoy {defaults.version} default {default_low.value}..{default_high.value} assumed"
     loc = (low_node or high_node or params or socket).loc
     suites_node = params.get("cipher_suites") if params is not None else None
     suites = params.strings("cipher_suites") if params is not None else ()
@@ -122,8 +132,10 @@ def _sds_certificate(sds: Node, inst: Instance) -> list[CertificateRef]:
     if source is None:
         secret = inst.secrets.get(name)
         if secret is None:
-            inst.problem(sds, f"static secret {name!r} is not defined in static_resources.secrets; "
-                              "Envoy refuses the configuration")
+            inst.problem(
+                sds,
+                f"static secret {name!r} is not defined in static_resources.secrets; Envoy refuses the configuration",
+            )
             return []
         return [_secret_certificate(secret, sds, inst)]
     path = config_source_path(source)

@@ -20,43 +20,120 @@ from auditor.model import Location, Problem
 if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document
 
-_V2 = re.compile(r"^envoy\.(api\.v2|config\.filter|config\.(?:\w+\.)*v2(?:alpha)?\.|service\.\w+\.v2)|"
-                 r"\.v2(?:alpha\d*)?\.[A-Z]\w*$")
+_V2 = re.compile(
+    r"^envoy\.(api\.v2|config\.filter|config\.(?:\w+\.)*v2(?:alpha)?\.|service\.\w+\.v2)|"
+    r"\.v2(?:alpha\d*)?\.[A-Z]\w*$"
+)
 _VERSIONED = re.compile(r"^(?:envoy|xds|udpa)\.[a-z0-9_.]+\.v\d+(?:alpha\d*)?\.[A-Z]\w*(?:\.[A-Z]\w*)*$")
 _OTHER_NAMESPACES = ("google.protobuf.", "xds.type.", "udpa.type.", "io.prometheus.")
 
 # Messages of the packages whose settings confaudit reads (envoy/api v3 protos, Envoy 1.40).
 KNOWN: dict[str, frozenset[str]] = {
-    "envoy.config.bootstrap.v3": frozenset({
-        "Bootstrap", "Admin", "ClusterManager", "Watchdogs", "Watchdog", "FatalAction", "Runtime", "RuntimeLayer",
-        "LayeredRuntime", "CustomInlineHeader", "MemoryAllocatorManager",
-    }),
-    "envoy.config.listener.v3": frozenset({
-        "Listener", "ListenerCollection", "Filter", "FilterChain", "FilterChainMatch", "ListenerFilter",
-        "ListenerFilterChainMatchPredicate", "ApiListener", "UdpListenerConfig", "ActiveRawUdpListenerConfig",
-        "QuicProtocolOptions", "AdditionalAddress",
-    }),
-    "envoy.config.cluster.v3": frozenset({
-        "Cluster", "ClusterCollection", "LoadBalancingPolicy", "UpstreamConnectionOptions", "TrackClusterStats",
-        "Filter", "OutlierDetection", "CircuitBreakers",
-    }),
-    "envoy.config.route.v3": frozenset({
-        "RouteConfiguration", "ScopedRouteConfiguration", "VirtualHost", "Route", "RouteList", "Vhds",
-        "ClusterSpecifierPlugin", "WeightedCluster", "RouteMatch", "CorsPolicy", "RouteAction", "RetryPolicy",
-        "HedgePolicy", "RedirectAction", "DirectResponseAction", "FilterAction", "NonForwardingAction",
-        "Decorator", "Tracing", "VirtualCluster", "RateLimit", "HeaderMatcher", "QueryParameterMatcher",
-        "InternalRedirectPolicy", "FilterConfig",
-    }),
-    "envoy.extensions.filters.network.http_connection_manager.v3": frozenset({
-        "HttpConnectionManager", "LocalReplyConfig", "ResponseMapper", "Rds", "ScopedRouteConfigurationsList",
-        "ScopedRoutes", "ScopedRds", "HttpFilter", "RequestIDExtension", "EnvoyMobileHttpConnectionManager",
-    }),
-    "envoy.extensions.transport_sockets.tls.v3": frozenset({
-        "DownstreamTlsContext", "UpstreamTlsContext", "CommonTlsContext", "TlsParameters", "TlsCertificate",
-        "PrivateKeyProvider", "TlsSessionTicketKeys", "CertificateValidationContext", "SdsSecretConfig",
-        "Secret", "GenericSecret", "CertificateProviderPluginInstance", "SubjectAltNameMatcher", "TlsKeyLog",
-        "SPIFFECertValidatorConfig",
-    }),
+    "envoy.config.bootstrap.v3": frozenset(
+        {
+            "Bootstrap",
+            "Admin",
+            "ClusterManager",
+            "Watchdogs",
+            "Watchdog",
+            "FatalAction",
+            "Runtime",
+            "RuntimeLayer",
+            "LayeredRuntime",
+            "CustomInlineHeader",
+            "MemoryAllocatorManager",
+        }
+    ),
+    "envoy.config.listener.v3": frozenset(
+        {
+            "Listener",
+            "ListenerCollection",
+            "Filter",
+            "FilterChain",
+            "FilterChainMatch",
+            "ListenerFilter",
+            "ListenerFilterChainMatchPredicate",
+            "ApiListener",
+            "UdpListenerConfig",
+            "ActiveRawUdpListenerConfig",
+            "QuicProtocolOptions",
+            "AdditionalAddress",
+        }
+    ),
+    "envoy.config.cluster.v3": frozenset(
+        {
+            "Cluster",
+            "ClusterCollection",
+            "LoadBalancingPolicy",
+            "UpstreamConnectionOptions",
+            "TrackClusterStats",
+            "Filter",
+            "OutlierDetection",
+            "CircuitBreakers",
+        }
+    ),
+    "envoy.config.route.v3": frozenset(
+        {
+            "RouteConfiguration",
+            "ScopedRouteConfiguration",
+            "VirtualHost",
+            "Route",
+            "RouteList",
+            "Vhds",
+            "ClusterSpecifierPlugin",
+            "WeightedCluster",
+            "RouteMatch",
+            "CorsPolicy",
+            "RouteAction",
+            "RetryPolicy",
+            "HedgePolicy",
+            "RedirectAction",
+            "DirectResponseAction",
+            "FilterAction",
+            "NonForwardingAction",
+            "Decorator",
+            "Tracing",
+            "VirtualCluster",
+            "RateLimit",
+            "HeaderMatcher",
+            "QueryParameterMatcher",
+            "InternalRedirectPolicy",
+            "FilterConfig",
+        }
+    ),
+    "envoy.extensions.filters.network.http_connection_manager.v3": frozenset(
+        {
+            "HttpConnectionManager",
+            "LocalReplyConfig",
+            "ResponseMapper",
+            "Rds",
+            "ScopedRouteConfigurationsList",
+            "ScopedRoutes",
+            "ScopedRds",
+            "HttpFilter",
+            "RequestIDExtension",
+            "EnvoyMobileHttpConnectionManager",
+        }
+    ),
+    "envoy.extensions.transport_sockets.tls.v3": frozenset(
+        {
+            "DownstreamTlsContext",
+            "UpstreamTlsContext",
+            "CommonTlsContext",
+            "TlsParameters",
+            "TlsCertificate",
+            "PrivateKeyProvider",
+            "TlsSessionTicketKeys",
+            "CertificateValidationContext",
+            "SdsSecretConfig",
+            "Secret",
+            "GenericSecret",
+            "CertificateProviderPluginInstance",
+            "SubjectAltNameMatcher",
+            "TlsKeyLog",
+            "SPIFFECertValidatorConfig",
+        }
+    ),
     "envoy.extensions.upstreams.http.v3": frozenset({"HttpProtocolOptions"}),
     "envoy.extensions.filters.listener.tls_inspector.v3": frozenset({"TlsInspector"}),
 }
@@ -77,14 +154,25 @@ def check_types(doc: Document) -> list[Problem]:
             if v2_first is None or line < v2_first[0]:
                 v2_first = (line, name)
         elif reason is not None:
-            problems.append(Problem("parse-error", doc.at(*path), doc.file,
-                                    f"unknown @type {name!r}: {reason}; Envoy refuses the configuration"))
+            problems.append(
+                Problem(
+                    "parse-error",
+                    doc.at(*path),
+                    doc.file,
+                    f"unknown @type {name!r}: {reason}; Envoy refuses the configuration",
+                )
+            )
     if v2_first is not None:
         line, name = v2_first
         more = f" and {v2_count - 1} more" if v2_count > 1 else ""
-        problems.append(Problem("config-api-removed", Location(doc.file, line), doc.file,
-                                f"Envoy v2 API type {name!r}{more}: current Envoy (checked with 1.40) refuses "
-                                "v2 configuration"))
+        problems.append(
+            Problem(
+                "config-api-removed",
+                Location(doc.file, line),
+                doc.file,
+                f"Envoy v2 API type {name!r}{more}: current Envoy (checked with 1.40) refuses v2 configuration",
+            )
+        )
     return problems
 
 

@@ -24,9 +24,21 @@ from auditor.suppress import parse_comment
 
 # Files nginx packages install next to nginx.conf; a config that includes them relies on the
 # package, not on the repository.
-SYSTEM_FILES = frozenset({"mime.types", "fastcgi_params", "fastcgi.conf", "uwsgi_params", "scgi_params",
-                          "koi-utf", "koi-win", "win-utf", "proxy_params", "snippets/fastcgi-php.conf",
-                          "snippets/snakeoil.conf"})
+SYSTEM_FILES = frozenset(
+    {
+        "mime.types",
+        "fastcgi_params",
+        "fastcgi.conf",
+        "uwsgi_params",
+        "scgi_params",
+        "koi-utf",
+        "koi-win",
+        "win-utf",
+        "proxy_params",
+        "snippets/fastcgi-php.conf",
+        "snippets/snakeoil.conf",
+    }
+)
 # Blocks whose contents are data, not directives (crossplane's strict mode wrongly flags them).
 DATA_BLOCKS = frozenset({"types", "map", "geo", "split_clients", "charset_map", "match", "limit_except_data"})
 
@@ -52,8 +64,11 @@ class Node:
 
 
 def nodes_of(directives: list[dict[str, Any]], rel: str, path: Path, chain: tuple[str, ...]) -> list[Node]:
-    return [Node(d["directive"], d.get("args", []), d.get("line", 0), rel, path, d.get("block"), chain)
-            for d in directives if d["directive"] != "#"]
+    return [
+        Node(d["directive"], d.get("args", []), d.get("line", 0), rel, path, d.get("block"), chain)
+        for d in directives
+        if d["directive"] != "#"
+    ]
 
 
 @dataclass(slots=True)
@@ -194,22 +209,33 @@ class Tree:
                 continue
             targets = self.resolve(node.args[0], prefix)
             self._record(node.file, node.args[0], prefix)
-            if (not targets and not Path(node.args[0]).is_absolute() and not glob.has_magic(node.args[0])
-                    and node.args[0] not in SYSTEM_FILES):
-                self._problem(node.loc, node.file, f"include {node.args[0]!r} does not exist "
-                                                   f"(resolved from {self.ctx.rel(prefix) or '.'}/)")
+            if (
+                not targets
+                and not Path(node.args[0]).is_absolute()
+                and not glob.has_magic(node.args[0])
+                and node.args[0] not in SYSTEM_FILES
+            ):
+                self._problem(
+                    node.loc,
+                    node.file,
+                    f"include {node.args[0]!r} does not exist (resolved from {self.ctx.rel(prefix) or '.'}/)",
+                )
             for target in targets:
                 real = str(target)
                 if real in node.chain:
-                    self.model.problems.append(Problem(
-                        "parse-error", node.loc, node.file,
-                        f"include cycle: {node.args[0]!r} includes a file that is already being included"))
+                    self.model.problems.append(
+                        Problem(
+                            "parse-error",
+                            node.loc,
+                            node.file,
+                            f"include cycle: {node.args[0]!r} includes a file that is already being included",
+                        )
+                    )
                     continue
                 included = self.files.get(real)
                 if included is None:
                     continue  # not an nginx file we parsed (binary, too large: already reported)
-                top = nodes_of(included.directives, included.source.rel, included.source.path,
-                               (*node.chain, real))
+                top = nodes_of(included.directives, included.source.rel, included.source.path, (*node.chain, real))
                 yield from self.expand(top, prefix)
 
 
@@ -257,7 +283,8 @@ def _require_terminator() -> None:
     def analyze(fname: str, stmt: dict[str, Any], term: str, *args: Any, **kwargs: Any) -> Any:
         if term == "}":
             raise NgxParserDirectiveError(
-                f'unexpected "}}": directive "{stmt["directive"]}" is not terminated by ";"', fname, stmt["line"])
+                f'unexpected "}}": directive "{stmt["directive"]}" is not terminated by ";"', fname, stmt["line"]
+            )
         return original(fname, stmt, term, *args, **kwargs)
 
     analyze.confaudit_terminator = True  # type: ignore[attr-defined]
@@ -277,8 +304,9 @@ def _parse_one(path: Path) -> _Outcome:
         return _Outcome(None, [(1, "binary file where an nginx configuration was expected")])
     # Not UTF-8 is fine: nginx takes bytes, and crossplane reads with errors="replace".
     try:
-        payload = crossplane.parse(str(path), single=True, comments=True, check_ctx=False, check_args=False,
-                                   catch_errors=True)
+        payload = crossplane.parse(
+            str(path), single=True, comments=True, check_ctx=False, check_args=False, catch_errors=True
+        )
     except Exception as exc:  # noqa: BLE001 - crossplane bug or OS error: a problem, not a crash
         return _Outcome(None, [(1, f"nginx parser failed: {type(exc).__name__}: {exc}")])
     config: dict[str, Any] = payload["config"][0]
@@ -315,8 +343,7 @@ def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
     tree = Tree(files, ctx, model)
     for entry in tree.entries():
         prefix = tree.prefix_for(entry)
-        top = nodes_of(entry.directives, entry.source.rel, entry.source.path,
-                       (os.path.realpath(entry.source.path),))
+        top = nodes_of(entry.directives, entry.source.rel, entry.source.path, (os.path.realpath(entry.source.path),))
         Builder(tree, entry.source.rel, prefix, model).build(top)
     # Unknown directives are a property of each file, whatever includes it: check every file once.
     for parsed in tree.files.values():
@@ -325,14 +352,16 @@ def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
     return model
 
 
-def _unknown(directives: list[dict[str, Any]], rel: str, model: Model, module_of: Any,
-             hint_for: Callable[[str], str | None]) -> None:
+def _unknown(
+    directives: list[dict[str, Any]], rel: str, model: Model, module_of: Any, hint_for: Callable[[str], str | None]
+) -> None:
     for d in directives:
         name = d["directive"]
         if name == "#":
             continue
         if module_of(name) is None:
             model.unknown_directives.append(
-                UnknownDirective(Location(rel, d.get("line")), f"nginx directive {name}", name, hint_for(name)))
+                UnknownDirective(Location(rel, d.get("line")), f"nginx directive {name}", name, hint_for(name))
+            )
         if name not in DATA_BLOCKS and d.get("block") and not name.endswith("_by_lua_block"):
             _unknown(d["block"], rel, model, module_of, hint_for)

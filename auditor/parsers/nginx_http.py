@@ -34,8 +34,18 @@ if TYPE_CHECKING:
     from auditor.parsers.nginx import Node, Tree
 
 _GRPC_PATH = re.compile(r"^/[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+/")
-_SCOPE_DIRECTIVES = {"ssl_protocols", "ssl_ciphers", "http2", "ssl", "ssl_reject_handshake", "proxy_set_header",
-                     "grpc_set_header", "add_header", "ssl_certificate", "ssl_certificate_key"}
+_SCOPE_DIRECTIVES = {
+    "ssl_protocols",
+    "ssl_ciphers",
+    "http2",
+    "ssl",
+    "ssl_reject_handshake",
+    "proxy_set_header",
+    "grpc_set_header",
+    "add_header",
+    "ssl_certificate",
+    "ssl_certificate_key",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +164,17 @@ class Builder:
 
     def _upstream(self, node: Node) -> None:
         servers = tuple(n.args[0] for n in node.children() if n.name == "server" and n.args)
-        self.model.upstreams.append(Upstream(node.loc, f"nginx upstream {node.args[0]}", node.args[0],
-                                             Protocol.UNKNOWN, False, False, endpoints=servers))
+        self.model.upstreams.append(
+            Upstream(
+                node.loc,
+                f"nginx upstream {node.args[0]}",
+                node.args[0],
+                Protocol.UNKNOWN,
+                False,
+                False,
+                endpoints=servers,
+            )
+        )
 
     # -- servers ---------------------------------------------------------------------------------
 
@@ -197,8 +216,15 @@ class Builder:
                 routes=routes,
                 codec=Protocol.TCP if stream else Protocol.AUTO,
             )
-            self.pending.append(_Pending(fields, (address, port), "http2" in params, "ssl" in params,
-                                         lambda: self._tls(server, scope, stream)))
+            self.pending.append(
+                _Pending(
+                    fields,
+                    (address, port),
+                    "http2" in params,
+                    "ssl" in params,
+                    lambda: self._tls(server, scope, stream),
+                )
+            )
 
     def _tls(self, server: Node, scope: Scope, stream: bool) -> TlsSettings:
         defaults = nginx_defaults()
@@ -210,8 +236,10 @@ class Builder:
         else:
             protocols = defaults.ssl_protocols
             protocols_loc = server.loc
-            note = (f"ssl_protocols not set: nginx {defaults.version} default "
-                    f"{' '.join(p.value for p in defaults.ssl_protocols)} assumed")
+            note = (
+                f"ssl_protocols not set: nginx {defaults.version} default "
+                f"{' '.join(p.value for p in defaults.ssl_protocols)} assumed"
+            )
             explicit = False
         cipher_spec = scope.ciphers[0] if scope.ciphers else None
         ciphers = tlsinfo.expand_ciphers(cipher_spec or defaults.ssl_ciphers)
@@ -238,8 +266,11 @@ class Builder:
         refs = []
         for index, cert in enumerate(scope.certificates):
             key = scope.keys[index] if index < len(scope.keys) else None
-            refs.append(self.tree.ctx.certs.reference(cert.loc, cert.args[0], key.args[0] if key else None,
-                                                      self.prefix, key_loc=key.loc if key else None))
+            refs.append(
+                self.tree.ctx.certs.reference(
+                    cert.loc, cert.args[0], key.args[0] if key else None, self.prefix, key_loc=key.loc if key else None
+                )
+            )
         return tuple(refs)
 
     def _finish(self) -> None:
@@ -268,8 +299,18 @@ class Builder:
             if node.name == "location" and node.block is not None:
                 self._location(node, scope, label, routes)
         if not routes and scope.add_headers:
-            routes.append(Route(server.loc, f"nginx server {label}", "/", "/", False, None, Protocol.UNKNOWN,
-                                response_headers=scope.add_headers))
+            routes.append(
+                Route(
+                    server.loc,
+                    f"nginx server {label}",
+                    "/",
+                    "/",
+                    False,
+                    None,
+                    Protocol.UNKNOWN,
+                    response_headers=scope.add_headers,
+                )
+            )
         return tuple(routes)
 
     def _location(self, location: Node, parent: Scope, label: str, out: list[Route]) -> None:
@@ -298,13 +339,37 @@ class Builder:
             headers = scope.grpc_headers if is_grpc_pass else scope.proxy_headers
             kept = ("add_headers", "grpc_headers" if is_grpc_pass else "proxy_headers")
             dropped = tuple(h for kind, h in scope.dropped if kind in kept)
-            out.append(Route(location.loc, f"nginx location {match} ({label})", match, prefix, is_grpc, target,
-                             protocol, strip, rewrite_loc, headers, scope.add_headers,
-                             dropped_headers=dropped))
+            out.append(
+                Route(
+                    location.loc,
+                    f"nginx location {match} ({label})",
+                    match,
+                    prefix,
+                    is_grpc,
+                    target,
+                    protocol,
+                    strip,
+                    rewrite_loc,
+                    headers,
+                    scope.add_headers,
+                    dropped_headers=dropped,
+                )
+            )
         elif scope.add_headers:
             dropped = tuple(h for kind, h in scope.dropped if kind == "add_headers")
-            out.append(Route(location.loc, f"nginx location {match} ({label})", match, prefix, False, None,
-                             Protocol.UNKNOWN, response_headers=scope.add_headers, dropped_headers=dropped))
+            out.append(
+                Route(
+                    location.loc,
+                    f"nginx location {match} ({label})",
+                    match,
+                    prefix,
+                    False,
+                    None,
+                    Protocol.UNKNOWN,
+                    response_headers=scope.add_headers,
+                    dropped_headers=dropped,
+                )
+            )
         for node in nodes:
             if node.name == "location" and node.block is not None:
                 self._location(node, scope, label, out)

@@ -107,8 +107,9 @@ class Document:
         if tree is None and node is not None:
             for step in path:
                 node = _child(node, step) if node is not None else None
-        return Document(self.file, self.index, node, data, self.line_offset, self.source_note, self.extra, tree,
-                        self.line_map)
+        return Document(
+            self.file, self.index, node, data, self.line_offset, self.source_note, self.extra, tree, self.line_map
+        )
 
 
 def _line_child(tree: LineTree, step: str | int) -> LineTree:
@@ -219,8 +220,11 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
 
     documents: list[Document] = []
     if len(raw) > MAX_YAML_BYTES:
-        return problem(1 + line_offset, f"file is {len(raw) / 1_048_576:.0f} MiB, over the "
-                       f"{MAX_YAML_BYTES // 1_048_576} MiB limit for YAML: not parsed")
+        return problem(
+            1 + line_offset,
+            f"file is {len(raw) / 1_048_576:.0f} MiB, over the "
+            f"{MAX_YAML_BYTES // 1_048_576} MiB limit for YAML: not parsed",
+        )
     if b"\0" in raw[:65536]:
         return problem(1 + line_offset, "binary file where YAML or JSON was expected")
     try:

@@ -18,5 +18,21 @@ from auditor.policies import (
 )
 from auditor.policies.registry import REGISTRY, Registry, Rule, RuleContext
 
-__all__ = ["REGISTRY", "Registry", "Rule", "RuleContext", "alpn", "availability", "certs", "cors", "directives",
-           "envoy", "forwarding", "headers", "probe", "shutdown", "sources", "tls"]
+__all__ = [
+    "REGISTRY",
+    "Registry",
+    "Rule",
+    "RuleContext",
+    "alpn",
+    "availability",
+    "certs",
+    "cors",
+    "directives",
+    "envoy",
+    "forwarding",
+    "headers",
+    "probe",
+    "shutdown",
+    "sources",
+    "tls",
+]

@@ -35,8 +35,7 @@ def alpn_h2_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         else:
             continue
         offered = ", ".join(tls.alpn) if tls.alpn else "no ALPN protocol"
-        yield ctx.finding(listener, f"{endpoint} {reason} but offers {offered}",
-                          loc=tls.alpn_loc or listener.loc)
+        yield ctx.finding(listener, f"{endpoint} {reason} but offers {offered}", loc=tls.alpn_loc or listener.loc)
 
 
 @rule(
@@ -53,8 +52,11 @@ def alpn_h2_order(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         if not tls.alpn_explicit or "h2" not in tls.alpn or "http/1.1" not in tls.alpn:
             continue
         if tls.alpn.index("http/1.1") < tls.alpn.index("h2"):
-            yield ctx.finding(listener, f"{endpoint} offers ALPN {', '.join(tls.alpn)}: http/1.1 is preferred "
-                              "over h2", loc=tls.alpn_loc or tls.loc)
+            yield ctx.finding(
+                listener,
+                f"{endpoint} offers ALPN {', '.join(tls.alpn)}: http/1.1 is preferred over h2",
+                loc=tls.alpn_loc or tls.loc,
+            )
 
 
 @rule(
@@ -86,8 +88,9 @@ def grpc_listener_no_http2(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         if listener.tls is None and not listener.http2 and listener.codec is not Protocol.H2:
             grpc = _grpc_routes(listener)
             if grpc:
-                yield ctx.finding(listener, f"{listener.endpoint} serves gRPC on {', '.join(grpc[:3])} "
-                                  "but does not accept HTTP/2")
+                yield ctx.finding(
+                    listener, f"{listener.endpoint} serves gRPC on {', '.join(grpc[:3])} but does not accept HTTP/2"
+                )
 
 
 @rule(
@@ -126,5 +129,8 @@ def http2_socket_shared(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
         source = enablers.get((listener.instance, listener.endpoint))
         if source is not None and listener.http2 and not listener.http2_explicit:
-            yield ctx.finding(listener, f"{listener.endpoint} gets HTTP/2 from {source.resource} at {source.loc}, "
-                              "not from its own configuration")
+            yield ctx.finding(
+                listener,
+                f"{listener.endpoint} gets HTTP/2 from {source.resource} at {source.loc}, "
+                "not from its own configuration",
+            )

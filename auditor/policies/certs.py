@@ -35,13 +35,18 @@ def cert_san_mismatch(model: Model, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             if leaf is not None and leaf.has_san_extension and not covers(leaf, name):  # no SAN: cert-no-san
                 sans = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or "none"
-                yield ctx.finding(listener, f"{_describe(leaf)} does not cover server name {name!r} "
-                                  f"(SANs: {sans})", loc=ref.loc)
+                yield ctx.finding(
+                    listener, f"{_describe(leaf)} does not cover server name {name!r} (SANs: {sans})", loc=ref.loc
+                )
             if request is not None and not names_cover(request.dns_names, request.ip_addresses, name):
                 # The certificate is issued at deploy time: its request is the source of its names.
                 listed = ", ".join([*request.dns_names, *request.ip_addresses]) or "none"
-                yield ctx.finding(listener, f"{request.resource} ({request.loc}) requests a certificate "
-                                  f"that does not cover server name {name!r} (dnsNames: {listed})", loc=ref.loc)
+                yield ctx.finding(
+                    listener,
+                    f"{request.resource} ({request.loc}) requests a certificate "
+                    f"that does not cover server name {name!r} (dnsNames: {listed})",
+                    loc=ref.loc,
+                )
 
 
 @rule(
@@ -55,8 +60,7 @@ def cert_san_mismatch(model: Model, ctx: RuleContext) -> Iterator[Finding]:
 def cert_no_san(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for cert, is_leaf, _ in model.all_certificates():
         if is_leaf and not cert.is_ca and not cert.has_san_extension:
-            yield ctx.finding(cert, f"{_describe(cert)} has no subjectAltName extension "
-                              f"(subject {cert.subject})")
+            yield ctx.finding(cert, f"{_describe(cert)} has no subjectAltName extension (subject {cert.subject})")
 
 
 def _expiry_applies(is_leaf: bool, served: bool, cert: Certificate) -> bool:
@@ -68,8 +72,7 @@ def _expiry_applies(is_leaf: bool, served: bool, cert: Certificate) -> bool:
     id="cert-expired",
     severity=Severity.CRITICAL,
     title="Certificate has expired",
-    rationale="An expired certificate (or intermediate in the served chain) fails every handshake "
-    "with strict clients.",
+    rationale="An expired certificate (or intermediate in the served chain) fails every handshake with strict clients.",
     fix="Renew the certificate and deploy it; automate renewal (ACME, cert-manager).",
 )
 def cert_expired(model: Model, ctx: RuleContext) -> Iterator[Finding]:
@@ -113,8 +116,12 @@ def cert_chain_incomplete(model: Model, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if any(c.issuer == leaf.subject for c in ref.bundle.certificates[1:]):
             continue  # the first certificate issued a later one: misordered (cert-chain-order), not incomplete
-        yield ctx.finding(leaf, f"{_describe(leaf)} is issued by {leaf.issuer!r} but the served file "
-                          "does not contain that issuer", loc=ref.loc, resource=leaf.resource)
+        yield ctx.finding(
+            leaf,
+            f"{_describe(leaf)} is issued by {leaf.issuer!r} but the served file does not contain that issuer",
+            loc=ref.loc,
+            resource=leaf.resource,
+        )
 
 
 @rule(
@@ -133,10 +140,14 @@ def cert_chain_order(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         for index in range(len(certs) - 1):
             child, parent = certs[index], certs[index + 1]
             if child.issuer != parent.subject and not child.self_signed:
-                if any(c.subject == child.issuer for c in certs[index + 1:]) or (
-                        index == 0 and child.is_ca and any(c.issuer == child.subject for c in certs[1:])):
-                    yield ctx.finding(child, f"{bundle.path}: certificate {index + 1} ({child.subject}) is not "
-                                      "followed by its issuer", resource=bundle.path)
+                if any(c.subject == child.issuer for c in certs[index + 1 :]) or (
+                    index == 0 and child.is_ca and any(c.issuer == child.subject for c in certs[1:])
+                ):
+                    yield ctx.finding(
+                        child,
+                        f"{bundle.path}: certificate {index + 1} ({child.subject}) is not followed by its issuer",
+                        resource=bundle.path,
+                    )
                     break
 
 
@@ -154,8 +165,9 @@ def cert_key_mismatch(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         if leaf is None or ref.key is None or ref.key.spki_sha256 is None:
             continue
         if leaf.spki_sha256 != ref.key.spki_sha256:
-            yield ctx.finding(listener, f"key {ref.key_path or ref.key.loc.file!r} does not match {_describe(leaf)}",
-                              loc=ref.loc)
+            yield ctx.finding(
+                listener, f"key {ref.key_path or ref.key.loc.file!r} does not match {_describe(leaf)}", loc=ref.loc
+            )
 
 
 @rule(
@@ -173,8 +185,9 @@ def cert_weak_key(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for cert, is_leaf, served in model.all_certificates():
         floor = minimum.get(cert.key_type)
         if (is_leaf or served) and floor is not None and cert.key_bits < floor:
-            yield ctx.finding(cert, f"{_describe(cert)} has a {cert.key_bits}-bit {cert.key_type} key "
-                              f"(minimum {floor})")
+            yield ctx.finding(
+                cert, f"{_describe(cert)} has a {cert.key_bits}-bit {cert.key_type} key (minimum {floor})"
+            )
 
 
 @rule(
@@ -192,8 +205,10 @@ def cert_weak_signature(model: Model, ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(cert, f"{_describe(cert)} is signed with {cert.signature_hash}")
 
 
-_OBJECT_FIX = ("Add the {kind} to the same namespace, or what creates it (a cert-manager Certificate, "
-               "SealedSecret or ExternalSecret), or correct the name that references it.")
+_OBJECT_FIX = (
+    "Add the {kind} to the same namespace, or what creates it (a cert-manager Certificate, "
+    "SealedSecret or ExternalSecret), or correct the name that references it."
+)
 
 
 @rule(
@@ -207,8 +222,10 @@ _OBJECT_FIX = ("Add the {kind} to the same namespace, or what creates it (a cert
 )
 def cert_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, ref in model.served_certificates():
-        for what, path, status, loc in (("certificate", ref.cert_path, ref.cert_status, ref.loc),
-                                        ("key", ref.key_path, ref.key_status, ref.key_loc or ref.loc)):
+        for what, path, status, loc in (
+            ("certificate", ref.cert_path, ref.cert_status, ref.loc),
+            ("key", ref.key_path, ref.key_status, ref.key_loc or ref.loc),
+        ):
             source = f"{what} {ref.origin} {path!r}" if ref.origin != "file" else f"{what} file {path!r}"
             detail = f" ({ref.note})" if ref.note else ""
             fix = None if ref.origin == "file" else _OBJECT_FIX.format(kind=ref.origin)

@@ -20,15 +20,19 @@ from auditor.policies.registry import RuleContext, pseudo_rule, rule
     "inspector automatically in 1.18 and removed the option in 1.20, so old configs that relied "
     "on it broke silently on upgrade: `envoy --mode validate` accepts them.",
     fix="Add the TLS inspector to the listener's `listener_filters`: `{name: envoy.filters.listener.tls_inspector, "
-    "typed_config: {\"@type\": "
+    'typed_config: {"@type": '
     "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}}`.",
 )
 def tls_inspector_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
         if listener.selected_by and not listener.client_hello_read:
-            yield ctx.finding(listener, f"{listener.endpoint} selects this filter chain by "
-                              f"{' and '.join(listener.selected_by)} but has no tls_inspector listener filter, "
-                              "so the chain is never chosen", loc=listener.selection_loc or listener.loc)
+            yield ctx.finding(
+                listener,
+                f"{listener.endpoint} selects this filter chain by "
+                f"{' and '.join(listener.selected_by)} but has no tls_inspector listener filter, "
+                "so the chain is never chosen",
+                loc=listener.selection_loc or listener.loc,
+            )
 
 
 pseudo_rule(

@@ -31,8 +31,12 @@ def _prefix_header(route: Route) -> str | None:
 def forwarded_prefix_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for _, route in model.routes():
         if route.strip_prefix and _prefix_header(route) is None:
-            yield ctx.finding(route, f"route {route.match} strips {route.strip_prefix!r} before proxying to "
-                              f"{route.upstream} but sends no X-Forwarded-Prefix", loc=route.rewrite_loc or route.loc)
+            yield ctx.finding(
+                route,
+                f"route {route.match} strips {route.strip_prefix!r} before proxying to "
+                f"{route.upstream} but sends no X-Forwarded-Prefix",
+                loc=route.rewrite_loc or route.loc,
+            )
 
 
 @rule(
@@ -50,5 +54,8 @@ def forwarded_prefix_mismatch(model: Model, ctx: RuleContext) -> Iterator[Findin
             continue
         if value.rstrip("/") != route.strip_prefix.rstrip("/"):
             header = next(h for h in route.request_headers if h.name == "x-forwarded-prefix")
-            yield ctx.finding(route, f"route {route.match} strips {route.strip_prefix!r} but sends "
-                              f"X-Forwarded-Prefix {value!r}", loc=header.loc)
+            yield ctx.finding(
+                route,
+                f"route {route.match} strips {route.strip_prefix!r} but sends X-Forwarded-Prefix {value!r}",
+                loc=header.loc,
+            )

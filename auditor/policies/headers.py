@@ -24,5 +24,8 @@ def inherited_headers_dropped(model: Model, ctx: RuleContext) -> Iterator[Findin
     for _, route in model.routes():
         if route.dropped_headers:
             names = ", ".join(dict.fromkeys(h.name for h in route.dropped_headers))
-            yield ctx.finding(route, f"route {route.match} sets headers of its own, so {names} "
-                              f"(set from {route.dropped_headers[0].loc}) do not apply to it")
+            yield ctx.finding(
+                route,
+                f"route {route.match} sets headers of its own, so {names} "
+                f"(set from {route.dropped_headers[0].loc}) do not apply to it",
+            )

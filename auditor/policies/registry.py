@@ -85,9 +85,7 @@ REGISTRY = Registry()
 DOCS_BASE = "https://github.com/confaudit/confaudit/blob/main/docs/rules.md"
 
 
-def rule(
-    *, id: str, severity: Severity, title: str, rationale: str, fix: str
-) -> Callable[[RuleFunc], RuleFunc]:
+def rule(*, id: str, severity: Severity, title: str, rationale: str, fix: str) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule. The function name must be the rule id with underscores."""
 
     def register(func: RuleFunc) -> RuleFunc:

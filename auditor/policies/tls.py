@@ -27,8 +27,7 @@ def tls_legacy_protocol(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, tls, endpoint in model.tls_endpoints():
         enabled = [v.value for v in tls.protocols if v in legacy]
         if enabled:
-            yield ctx.finding(listener, f"{endpoint} accepts {', '.join(enabled)} ({tls.protocols_note})",
-                              loc=tls.loc)
+            yield ctx.finding(listener, f"{endpoint} accepts {', '.join(enabled)} ({tls.protocols_note})", loc=tls.loc)
 
 
 @rule(
@@ -45,8 +44,7 @@ def tls13_disabled(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener, tls, endpoint in model.tls_endpoints():
         if tls.protocols and TlsVersion.TLS1_3 not in tls.protocols:
             offered = ", ".join(v.value for v in tls.protocols)
-            yield ctx.finding(listener, f"{endpoint} offers only {offered} ({tls.protocols_note})",
-                              loc=tls.loc)
+            yield ctx.finding(listener, f"{endpoint} offers only {offered} ({tls.protocols_note})", loc=tls.loc)
 
 
 @rule(
@@ -72,8 +70,12 @@ def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
                 continue  # a server's own default list: only what is actually broken
             shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             spec = tls.cipher_spec or "the server default"
-            yield ctx.finding(listener, f"{endpoint} enables {shown}: {weak.why} (from {spec})",
-                              loc=tls.ciphers_loc or listener.loc, severity=weak.severity)
+            yield ctx.finding(
+                listener,
+                f"{endpoint} enables {shown}: {weak.why} (from {spec})",
+                loc=tls.ciphers_loc or listener.loc,
+                severity=weak.severity,
+            )
 
 
 @rule(
@@ -90,8 +92,12 @@ def tls_port_without_tls(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     for listener in model.listeners:
         # A TCP proxy (nginx stream, TLS passthrough with ssl_preread) forwards the client's TLS
         # untouched: it never answers a ClientHello itself.
-        if (listener.port == 443 and listener.tls is None and listener.codec is not Protocol.TCP
-                and not listener.tls_passthrough):
+        if (
+            listener.port == 443
+            and listener.tls is None
+            and listener.codec is not Protocol.TCP
+            and not listener.tls_passthrough
+        ):
             yield ctx.finding(listener, f"{listener.endpoint} is port 443 but does not use TLS")
 
 

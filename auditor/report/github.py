@@ -18,8 +18,13 @@ if TYPE_CHECKING:
     from auditor.api import AuditResult
     from auditor.gitops.result import DiffResult
 
-_COMMAND = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-            Severity.LOW: "notice", Severity.INFO: "notice"}
+_COMMAND = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "notice",
+    Severity.INFO: "notice",
+}
 
 
 def escape_data(text: str) -> str:

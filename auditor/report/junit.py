@@ -26,9 +26,13 @@ def _text(value: str) -> str:
 
 
 def _case(suite: ET.Element, finding: Finding) -> ET.Element:
-    case = ET.SubElement(suite, "testcase", classname=_text(finding.loc.file),
-                         name=_text(f"{finding.rule_id} {finding.loc} {finding.resource}"),
-                         file=_text(finding.loc.file))
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_text(finding.loc.file),
+        name=_text(f"{finding.rule_id} {finding.loc} {finding.resource}"),
+        file=_text(finding.loc.file),
+    )
     if finding.loc.line is not None:
         case.set("line", str(finding.loc.line))
     return case
@@ -37,15 +41,20 @@ def _case(suite: ET.Element, finding: Finding) -> ET.Element:
 def _failure(case: ET.Element, finding: Finding) -> None:
     rule = REGISTRY.rules.get(finding.rule_id)
     node = ET.SubElement(case, "failure", message=_text(finding.message), type=finding.rule_id)
-    lines = [f"{finding.severity.value.upper()} {finding.rule_id} at {finding.loc}", f"resource: {finding.resource}",
-             finding.message, f"fix: {finding.fix}"]
+    lines = [
+        f"{finding.severity.value.upper()} {finding.rule_id} at {finding.loc}",
+        f"resource: {finding.resource}",
+        finding.message,
+        f"fix: {finding.fix}",
+    ]
     if rule is not None:
         lines.append(f"why: {rule.rationale}")
     node.text = _text("\n".join(lines))
 
 
-def _document(name: str, failures: Sequence[Finding], skipped: Sequence[tuple[Finding, str]],
-              passed: Sequence[str]) -> str:
+def _document(
+    name: str, failures: Sequence[Finding], skipped: Sequence[tuple[Finding, str]], passed: Sequence[str]
+) -> str:
     root = ET.Element("testsuites", name="confaudit")
     suite = ET.SubElement(root, "testsuite", name=name)
     for finding in failures:

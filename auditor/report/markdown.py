@@ -36,21 +36,26 @@ def render(result: AuditResult, link_base: str | None = None) -> str:
 
 def render_diff(diff: DiffResult, link_base: str | None = None) -> str:
     title = f"## confaudit: {_count(len(diff.new), 'new finding')}, {len(diff.fixed)} fixed"
-    head = [MARKER, title, "",
-            f"Compared `{_cell(diff.base)}` with `{_cell(diff.head)}`: {_count(len(diff.changed), 'changed file')}.",
-            "",
-            "| New | Fixed | Unchanged | Suppressed | Baselined |",
-            "|---:|---:|---:|---:|---:|",
-            f"| {len(diff.new)} | {len(diff.fixed)} | {len(diff.unchanged)} | "
-            f"{len(diff.suppressed) - len(diff.baselined)} | {len(diff.baselined)} |",
-            ""]
+    head = [
+        MARKER,
+        title,
+        "",
+        f"Compared `{_cell(diff.base)}` with `{_cell(diff.head)}`: {_count(len(diff.changed), 'changed file')}.",
+        "",
+        "| New | Fixed | Unchanged | Suppressed | Baselined |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {len(diff.new)} | {len(diff.fixed)} | {len(diff.unchanged)} | "
+        f"{len(diff.suppressed) - len(diff.baselined)} | {len(diff.baselined)} |",
+        "",
+    ]
     if diff.new:
         head += [_severity_counts(diff.new), ""]
     return _assemble(head, [("New findings", diff.new)], list(diff.fixed), link_base)
 
 
-def _assemble(head: list[str], sections: Sequence[tuple[str, Sequence[Finding]]], fixed: list[Finding],
-              link_base: str | None) -> str:
+def _assemble(
+    head: list[str], sections: Sequence[tuple[str, Sequence[Finding]]], fixed: list[Finding], link_base: str | None
+) -> str:
     out = _Writer(BUDGET)
     for line in head:
         out.add(line)
@@ -73,7 +78,7 @@ def _assemble(head: list[str], sections: Sequence[tuple[str, Sequence[Finding]]]
         out.add("### Fixed findings")
         out.add("")
         for index, finding in enumerate(fixed):
-            line = (f"- ~~`{finding.rule_id}`~~ {_cell(_where(finding))}: {_cell(finding.message)}")
+            line = f"- ~~`{finding.rule_id}`~~ {_cell(_where(finding))}: {_cell(finding.message)}"
             if not out.add(line, reserve=400):
                 out.omitted.append(f"{len(fixed) - index} more fixed findings")
                 break
@@ -83,8 +88,11 @@ def _assemble(head: list[str], sections: Sequence[tuple[str, Sequence[Finding]]]
             out.omitted.append("some rule details")
             break
     if out.omitted:
-        out.add(f"> [!NOTE]\n> Cut to stay under GitHub's {LIMIT:,}-character comment limit: "
-                f"{'; '.join(out.omitted)} not shown. The JSON or SARIF report has everything.", force=True)
+        out.add(
+            f"> [!NOTE]\n> Cut to stay under GitHub's {LIMIT:,}-character comment limit: "
+            f"{'; '.join(out.omitted)} not shown. The JSON or SARIF report has everything.",
+            force=True,
+        )
         out.add("", force=True)
     out.add(f"<sub>confaudit {__version__}</sub>", force=True)
     return out.text()
@@ -129,18 +137,22 @@ def _details(findings: Iterable[Finding]) -> list[str]:
         if rule is None:
             continue
         places = ", ".join(_cell(_where(f)) for f in group[:10]) + (" ..." if len(group) > 10 else "")
-        blocks.append("\n".join([
-            f"<details><summary><code>{rule_id}</code>: {html.escape(rule.title)}</summary>",
-            "",
-            f"**Why it matters:** {html.escape(rule.rationale)}",
-            "",
-            f"**How to fix:** {html.escape(group[0].fix or rule.fix)}",
-            "",
-            f"Found at: {places}. [Rule documentation]({rule.help_uri})",
-            "",
-            "</details>",
-            "",
-        ]))
+        blocks.append(
+            "\n".join(
+                [
+                    f"<details><summary><code>{rule_id}</code>: {html.escape(rule.title)}</summary>",
+                    "",
+                    f"**Why it matters:** {html.escape(rule.rationale)}",
+                    "",
+                    f"**How to fix:** {html.escape(group[0].fix or rule.fix)}",
+                    "",
+                    f"Found at: {places}. [Rule documentation]({rule.help_uri})",
+                    "",
+                    "</details>",
+                    "",
+                ]
+            )
+        )
     return blocks
 
 

@@ -18,11 +18,21 @@ if TYPE_CHECKING:
     from auditor.gitops.result import DiffResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-          Severity.LOW: "note", Severity.INFO: "note"}
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # GitHub code scanning reads `security-severity` (0.0-10.0) to rank results.
-_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
-                      Severity.LOW: "3.0", Severity.INFO: "1.0"}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
 
 
 def rule_descriptor(rule: Rule) -> dict[str, Any]:
@@ -31,12 +41,17 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "name": "".join(part.capitalize() for part in rule.id.split("-")),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.rationale},
-        "help": {"text": f"{rule.rationale}\n\nFix: {rule.fix}",
-                 "markdown": f"{rule.rationale}\n\n**Fix:** {rule.fix}"},
+        "help": {
+            "text": f"{rule.rationale}\n\nFix: {rule.fix}",
+            "markdown": f"{rule.rationale}\n\n**Fix:** {rule.fix}",
+        },
         "helpUri": rule.help_uri,
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
-        "properties": {"tags": [rule.family], "security-severity": _SECURITY_SEVERITY[rule.severity],
-                       "severity": rule.severity.value},
+        "properties": {
+            "tags": [rule.family],
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+            "severity": rule.severity.value,
+        },
     }
 
 
@@ -51,18 +66,19 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleId": finding.rule_id,
         "level": _LEVEL[finding.severity],
         "message": {"text": f"{finding.message}. Fix: {finding.fix}"},
-        "locations": [{"physicalLocation": location,
-                       "logicalLocations": [{"fullyQualifiedName": finding.resource}]}],
+        "locations": [{"physicalLocation": location, "logicalLocations": [{"fullyQualifiedName": finding.resource}]}],
         "partialFingerprints": {"confaudit/v1": fingerprint(finding)},
         "properties": {"severity": finding.severity.value, "resource": finding.resource},
     }
     if finding.rule_id in index:
         result["ruleIndex"] = index[finding.rule_id]
     if finding.suppression is not None:
-        result["suppressions"] = [{
-            "kind": "inSource" if finding.suppression.kind in ("inline", "annotation") else "external",
-            "justification": finding.suppression.reason,
-        }]
+        result["suppressions"] = [
+            {
+                "kind": "inSource" if finding.suppression.kind in ("inline", "annotation") else "external",
+                "justification": finding.suppression.reason,
+            }
+        ]
     return result
 
 
@@ -70,8 +86,9 @@ def document(result: AuditResult) -> dict[str, Any]:
     return _document(result.root, [(f, None) for f in result.findings], result.internal_errors)
 
 
-def _document(root: Path, findings: Sequence[tuple[Finding, str | None]],
-              internal_errors: Sequence[InternalError]) -> dict[str, Any]:
+def _document(
+    root: Path, findings: Sequence[tuple[Finding, str | None]], internal_errors: Sequence[InternalError]
+) -> dict[str, Any]:
     rules = list(REGISTRY)
     index = {rule.id: i for i, rule in enumerate(rules)}
     results = []
@@ -83,24 +100,30 @@ def _document(root: Path, findings: Sequence[tuple[Finding, str | None]],
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "confaudit",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": "https://github.com/confaudit/confaudit",
-                "rules": [rule_descriptor(rule) for rule in rules],
-            }},
-            "originalUriBaseIds": {"SRCROOT": {"uri": root.as_uri() + "/"}},
-            "results": results,
-            "invocations": [{
-                "executionSuccessful": not internal_errors,
-                "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": f"internal error in rule {e.rule_id}: {e.message}"}}
-                    for e in internal_errors
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "confaudit",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://github.com/confaudit/confaudit",
+                        "rules": [rule_descriptor(rule) for rule in rules],
+                    }
+                },
+                "originalUriBaseIds": {"SRCROOT": {"uri": root.as_uri() + "/"}},
+                "results": results,
+                "invocations": [
+                    {
+                        "executionSuccessful": not internal_errors,
+                        "toolExecutionNotifications": [
+                            {"level": "error", "message": {"text": f"internal error in rule {e.rule_id}: {e.message}"}}
+                            for e in internal_errors
+                        ],
+                    }
                 ],
-            }],
-        }],
+            }
+        ],
     }
 
 

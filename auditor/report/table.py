@@ -19,11 +19,24 @@ def render(result: AuditResult) -> str:
     active = result.active
     lines: list[str] = []
     for file, group in groupby(active, key=lambda f: f.loc.file):
-        rows = [[f.loc.line if f.loc.line is not None else "-", f.severity.value.upper(), f.rule_id,
-                 f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}"] for f in group]
+        rows = [
+            [
+                f.loc.line if f.loc.line is not None else "-",
+                f.severity.value.upper(),
+                f.rule_id,
+                f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}",
+            ]
+            for f in group
+        ]
         lines.append(file)
-        lines.append(tabulate(rows, headers=["line", "severity", "rule", "finding"], tablefmt="simple_grid",
-                              maxcolwidths=[None, None, None, 80]))
+        lines.append(
+            tabulate(
+                rows,
+                headers=["line", "severity", "rule", "finding"],
+                tablefmt="simple_grid",
+                maxcolwidths=[None, None, None, 80],
+            )
+        )
         lines.append("")
     counts = Counter(f.severity for f in active)
     by_severity = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity) if counts.get(s))
@@ -47,10 +60,18 @@ def render_diff(diff: DiffResult) -> str:
     lines = [f"confaudit diff {diff.base} -> {diff.head}: {len(diff.changed)} changed files", ""]
     for title, findings in (("NEW", diff.new), ("FIXED", diff.fixed)):
         if findings:
-            rows = [[title, f.severity.value.upper(), f.rule_id, str(f.loc), f"{f.message}\n  fix: {f.fix}"]
-                    for f in findings]
-            lines.append(tabulate(rows, headers=["", "severity", "rule", "where", "finding"], tablefmt="simple_grid",
-                                  maxcolwidths=[None, None, None, 40, 70]))
+            rows = [
+                [title, f.severity.value.upper(), f.rule_id, str(f.loc), f"{f.message}\n  fix: {f.fix}"]
+                for f in findings
+            ]
+            lines.append(
+                tabulate(
+                    rows,
+                    headers=["", "severity", "rule", "where", "finding"],
+                    tablefmt="simple_grid",
+                    maxcolwidths=[None, None, None, 40, 70],
+                )
+            )
             lines.append("")
     summary = f"{len(diff.new)} new, {len(diff.fixed)} fixed, {len(diff.unchanged)} unchanged"
     baselined = len(diff.baselined)

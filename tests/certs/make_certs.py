@@ -302,9 +302,7 @@ def build_catalogue() -> dict[str, bytes]:
     chained("expiring", make_leaf(ec_key(), 0x2006, ["soon.example.com"], inter, validity=EXPIRING_VALIDITY))
     chained("weakkey", make_leaf(rsa_key(1024), 0x2007, ["weak.example.com"], inter))
     chained("ed25519", make_leaf(ed25519.Ed25519PrivateKey.generate(), 0x2008, ["ed.example.com"], inter))
-    chained(
-        "ip", make_leaf(ec_key(), 0x2009, ["127.0.0.1", "::1", "localhost"], inter, common_name="localhost")
-    )
+    chained("ip", make_leaf(ec_key(), 0x2009, ["127.0.0.1", "::1", "localhost"], inter, common_name="localhost"))
     chained("idn", make_leaf(ec_key(), 0x200A, ["xn--bcher-kva.example", "www.xn--bcher-kva.example"], inter))
     chained("localhost", make_leaf(ec_key(), 0x200B, ["localhost", "127.0.0.1"], inter))
     # A wildcard issued without its apex name: covers shop.example.com, not example.com.

@@ -152,11 +152,28 @@ def test_cache_is_reused(repo: Path, tmp_path: Path) -> None:
 def test_all_formats_in_one_run(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    code, stdout, _ = run(capsys, "diff", "--now", NOW_ARG, "--link-base", "https://github.com/o/r/blob/abc",
-                          "--format", "markdown", "--output", str(out / "c.md"),
-                          "--format", "sarif", "--output", str(out / "r.sarif"),
-                          "--format", "junit", "--output", str(out / "j.xml"),
-                          "--format", "github")
+    code, stdout, _ = run(
+        capsys,
+        "diff",
+        "--now",
+        NOW_ARG,
+        "--link-base",
+        "https://github.com/o/r/blob/abc",
+        "--format",
+        "markdown",
+        "--output",
+        str(out / "c.md"),
+        "--format",
+        "sarif",
+        "--output",
+        str(out / "r.sarif"),
+        "--format",
+        "junit",
+        "--output",
+        str(out / "j.xml"),
+        "--format",
+        "github",
+    )
     assert code == 1
     # github: one annotation, for the new finding only
     assert stdout.splitlines() == [line for line in stdout.splitlines() if line.startswith("::error ")]
@@ -190,8 +207,9 @@ def test_baseline_hides_findings_in_diff(repo: Path, tmp_path: Path, capsys: pyt
     assert {s["suppression"]["kind"] for s in data["suppressed"]} == {"baseline"}
 
 
-def test_not_a_repository_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_repository_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "diff")
     assert code == 2 and "confaudit: error: git rev-parse" in err

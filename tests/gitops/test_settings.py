@@ -57,8 +57,11 @@ def test_baseline_round_trip(tree: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0 and data["findings"] == []
     # And a new problem is not hidden
     site = tree / "edge" / "sites" / "api.conf"
-    site.write_text(site.read_text().replace("server_name api.example.com;", "server_name api.example.com;\n"
-                                             "    ssl_protocols TLSv1.1 TLSv1.2;"))
+    site.write_text(
+        site.read_text().replace(
+            "server_name api.example.com;", "server_name api.example.com;\n    ssl_protocols TLSv1.1 TLSv1.2;"
+        )
+    )
     code, data = scan_json(capsys, tree, "--baseline", str(baseline))
     assert code == 1
     assert {f["rule_id"] for f in data["findings"]} == {"tls-legacy-protocol", "tls13-disabled"}  # type: ignore[index,union-attr]
@@ -111,24 +114,40 @@ def test_config_applies(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "scan", str(tree), "--now", NOW, "--fail-on", "critical", "--skip-rules", "cert-expired")[0] == 0
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("colour: red\n", ".confaudit.yaml:1: colour: unknown key 'colour'"),
-    ("rules:\n  tls-legacy-protocl: {enabled: false}\n",
-     ".confaudit.yaml:2: rules: unknown rule id 'tls-legacy-protocl' (did you mean 'tls-legacy-protocol'?)"),
-    ("rules:\n  cert-expired:\n    severity: urgent\n",
-     ".confaudit.yaml:3: rules.cert-expired.severity: 'urgent' is not one of"),
-    ("rules:\n  cert-expired:\n    enable: false\n",
-     ".confaudit.yaml:3: rules.cert-expired.enable: unknown key 'enable'"),
-    ("exceptions:\n  - rule: cert-expired\n    until: 2027-01-01\n",
-     ".confaudit.yaml:2: exceptions[0]: 'reason' is required"),
-    ("exceptions:\n  - rule: cert-expired\n    reason: ok\n    until: 2027-02-30\n",
-     ".confaudit.yaml:4: exceptions[0].until: '2027-02-30' is not a date"),
-    ("exceptions:\n  - rule: cert-expird\n    reason: ok\n    until: 2027-01-01\n",
-     "exceptions[0].rule: unknown rule id 'cert-expird' (did you mean 'cert-expired'?)"),
-    ("rules: [\n", ".confaudit.yaml:2: invalid YAML"),
-])
-def test_config_errors_are_usage_errors(tree: Path, capsys: pytest.CaptureFixture[str], text: str,
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour: red\n", ".confaudit.yaml:1: colour: unknown key 'colour'"),
+        (
+            "rules:\n  tls-legacy-protocl: {enabled: false}\n",
+            ".confaudit.yaml:2: rules: unknown rule id 'tls-legacy-protocl' (did you mean 'tls-legacy-protocol'?)",
+        ),
+        (
+            "rules:\n  cert-expired:\n    severity: urgent\n",
+            ".confaudit.yaml:3: rules.cert-expired.severity: 'urgent' is not one of",
+        ),
+        (
+            "rules:\n  cert-expired:\n    enable: false\n",
+            ".confaudit.yaml:3: rules.cert-expired.enable: unknown key 'enable'",
+        ),
+        (
+            "exceptions:\n  - rule: cert-expired\n    until: 2027-01-01\n",
+            ".confaudit.yaml:2: exceptions[0]: 'reason' is required",
+        ),
+        (
+            "exceptions:\n  - rule: cert-expired\n    reason: ok\n    until: 2027-02-30\n",
+            ".confaudit.yaml:4: exceptions[0].until: '2027-02-30' is not a date",
+        ),
+        (
+            "exceptions:\n  - rule: cert-expird\n    reason: ok\n    until: 2027-01-01\n",
+            "exceptions[0].rule: unknown rule id 'cert-expird' (did you mean 'cert-expired'?)",
+        ),
+        ("rules: [\n", ".confaudit.yaml:2: invalid YAML"),
+    ],
+)
+def test_config_errors_are_usage_errors(
+    tree: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
     (tree / ".confaudit.yaml").write_text(text)
     code, out, err = run(capsys, "scan", str(tree))
     assert code == 2 and out == ""
@@ -144,9 +163,23 @@ def test_config_option(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_several_formats_and_outputs(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "scan", str(tree), "--now", NOW, "--format", "markdown", "--output",
-                       str(tmp_path / "c.md"), "--format", "junit", "--output", str(tmp_path / "j.xml"),
-                       "--format", "github")
+    code, out, _ = run(
+        capsys,
+        "scan",
+        str(tree),
+        "--now",
+        NOW,
+        "--format",
+        "markdown",
+        "--output",
+        str(tmp_path / "c.md"),
+        "--format",
+        "junit",
+        "--output",
+        str(tmp_path / "j.xml"),
+        "--format",
+        "github",
+    )
     assert code == 1
     assert out.startswith("::critical") is False and out.startswith("::error file=")
     assert "## confaudit: 7 findings" in (tmp_path / "c.md").read_text()
@@ -160,8 +193,14 @@ def test_several_formats_and_outputs(tree: Path, tmp_path: Path, capsys: pytest.
 
 
 def _finding(index: int, message: str = "listener accepts TLSv1") -> Finding:
-    return Finding("tls-legacy-protocol", Severity.HIGH, f"{message} #{index}", Location(f"sites/s{index}.conf", 3),
-                   f"nginx server s{index}.example.com:443", "Allow only TLS 1.2 and TLS 1.3.")
+    return Finding(
+        "tls-legacy-protocol",
+        Severity.HIGH,
+        f"{message} #{index}",
+        Location(f"sites/s{index}.conf", 3),
+        f"nginx server s{index}.example.com:443",
+        "Allow only TLS 1.2 and TLS 1.3.",
+    )
 
 
 def test_markdown_stays_under_the_comment_limit() -> None:
@@ -179,8 +218,9 @@ def test_markdown_escapes_config_text() -> None:
 
 
 def test_github_command_escaping() -> None:
-    finding = Finding("cert-expired", Severity.MEDIUM, "100% broken\r\nsecond line", Location("dir,a/b:c.conf", 7),
-                      "res", "Renew it.")
+    finding = Finding(
+        "cert-expired", Severity.MEDIUM, "100% broken\r\nsecond line", Location("dir,a/b:c.conf", 7), "res", "Renew it."
+    )
     line = github.command(finding)
     assert line.startswith("::warning file=dir%2Ca/b%3Ac.conf,line=7,title=[medium] cert-expired%3A ")
     assert line.endswith("::100%25 broken%0D%0Asecond line (res)%0AFix: Renew it.")

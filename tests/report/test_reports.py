@@ -61,8 +61,21 @@ def test_table_groups_by_file_and_shows_fix(capsys: pytest.CaptureFixture[str]) 
 
 def test_output_file_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "report.json"
-    code, out = run(capsys, "scan", SAMPLES, "--format", "json", "--output", str(target), "--fail-on", "critical",
-                    "--now", NOW, "--skip-rules", "cert-expired,cert-key-mismatch")
+    code, out = run(
+        capsys,
+        "scan",
+        SAMPLES,
+        "--format",
+        "json",
+        "--output",
+        str(target),
+        "--fail-on",
+        "critical",
+        "--now",
+        NOW,
+        "--skip-rules",
+        "cert-expired,cert-key-mismatch",
+    )
     assert out == ""
     assert json.loads(target.read_text())["summary"]["by_severity"]["critical"] == 0
     assert code == 0
@@ -73,13 +86,16 @@ def test_rule_selection(capsys: pytest.CaptureFixture[str]) -> None:
     assert {f["rule_id"] for f in json.loads(out)["findings"]} == {"cert-san-mismatch"}
 
 
-@pytest.mark.parametrize("argv", [
-    ["scan", "--rules", "no-such-rule", SAMPLES],
-    ["scan", "--fail-on", "severe", SAMPLES],
-    ["scan", "/no/such/path"],
-    ["scan"],
-    ["frobnicate"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scan", "--rules", "no-such-rule", SAMPLES],
+        ["scan", "--fail-on", "severe", SAMPLES],
+        ["scan", "/no/such/path"],
+        ["scan"],
+        ["frobnicate"],
+    ],
+)
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "error" in capsys.readouterr().err

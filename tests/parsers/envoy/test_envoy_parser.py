@@ -28,7 +28,10 @@ def test_xds_files_join_their_bootstrap(tmp_path: Path) -> None:
     assert model.problems == []
     [listener] = model.listeners
     assert (listener.instance, listener.resource, listener.endpoint) == (
-        "envoy.yaml", "envoy listener grpc_in", "[::]:8443")
+        "envoy.yaml",
+        "envoy listener grpc_in",
+        "[::]:8443",
+    )
     assert (listener.loc.file, listener.loc.line) == ("configs/lds.yaml", 2)
     # And the codec, ALPN (split on commas, as Envoy does) and server names are Envoy's
     assert listener.codec is Protocol.H2 and listener.http2 and listener.http2_explicit
@@ -43,7 +46,12 @@ def test_xds_files_join_their_bootstrap(tmp_path: Path) -> None:
     assert clusters["orders_v1"].protocol is Protocol.H2 and clusters["orders_v1"].loc.line == 2
     v2 = clusters["orders_v2"]
     assert (v2.protocol, v2.tls, v2.sni, v2.alpn, v2.endpoints) == (
-        Protocol.AUTO, True, "orders-v2.internal", ("h2",), ("orders-v2.internal:50051",))
+        Protocol.AUTO,
+        True,
+        "orders-v2.internal",
+        ("h2",),
+        ("orders-v2.internal:50051",),
+    )
     assert (v2.loc.file, v2.loc.line) == ("configs/cds.yaml", 14)
     # And the real Envoy accepts it all once /var/lib/envoy is where the files are
     bootstrap = tmp_path / "envoy.yaml"
@@ -82,7 +90,11 @@ def test_json_bootstrap_with_envoy_defaults(tmp_path: Path) -> None:
     assert (tls.alpn, tls.alpn_explicit, listener.http2, listener.codec) == ((), False, False, Protocol.AUTO)
     [cert] = tls.certificates
     assert (cert.cert_status, cert.key_status, cert.loc.file, cert.loc.line) == (
-        RefStatus.OK, RefStatus.OK, "envoy.json", 16)
+        RefStatus.OK,
+        RefStatus.OK,
+        "envoy.json",
+        16,
+    )
     # The regex_rewrite strips /api, and the X-Forwarded-Prefix of the route configuration applies
     [route] = listener.routes
     assert route.rewrite_loc is not None
@@ -95,7 +107,12 @@ def test_bare_cluster_list() -> None:
     model = scan(FILES / "fragment")
     [upstream] = model.upstreams
     assert (upstream.name, upstream.tls, upstream.sni, upstream.protocol, upstream.protocol_explicit) == (
-        "github", True, "github.com", Protocol.HTTP1, False)
+        "github",
+        True,
+        "github.com",
+        Protocol.HTTP1,
+        False,
+    )
     assert (upstream.loc.file, upstream.loc.line) == ("clusters.yaml", 2)
 
 
@@ -113,11 +130,13 @@ def test_inline_certificate_lines() -> None:
 
 def test_bad_input_becomes_findings(tmp_path: Path) -> None:
     # Given an unknown @type, a v2 config, broken YAML and a bootstrap whose RDS file is missing
-    for fixture, rule in (("parse-error/bad_envoy_unknown_type.yaml", "parse-error"),
-                          ("config-api-removed/bad_envoy_v2_types.yaml", "config-api-removed"),
-                          ("config-api-removed/bad_envoy_v2_fields.yaml", "config-api-removed"),
-                          ("parse-error/bad_envoy_broken.yaml", "parse-error"),
-                          ("parse-error/bad_envoy_rds_missing.yaml", "parse-error")):
+    for fixture, rule in (
+        ("parse-error/bad_envoy_unknown_type.yaml", "parse-error"),
+        ("config-api-removed/bad_envoy_v2_types.yaml", "config-api-removed"),
+        ("config-api-removed/bad_envoy_v2_fields.yaml", "config-api-removed"),
+        ("parse-error/bad_envoy_broken.yaml", "parse-error"),
+        ("parse-error/bad_envoy_rds_missing.yaml", "parse-error"),
+    ):
         result = audit([TESTS / "rules" / fixture], AuditOptions(now=NOW, strict=True))
         # Then each is a finding with a line, never a traceback
         assert not result.internal_errors

@@ -32,11 +32,14 @@ def test_sample_joins_its_xds_files() -> None:
     assert {item.instance for item in listeners} == {"envoy.yaml"}
     grpc = next(item for item in listeners if item.resource == "envoy listener edge chain grpc")
     assert [(r.match, r.loc.file, r.loc.line) for r in grpc.routes] == [
-        ("/orders.v1.OrderService/", "routes/grpc.yaml", 9), ("/inventory.v1.Inventory/", "routes/grpc.yaml", 13)]
+        ("/orders.v1.OrderService/", "routes/grpc.yaml", 9),
+        ("/inventory.v1.Inventory/", "routes/grpc.yaml", 13),
+    ]
     api = next(item for item in listeners if item.resource == "envoy listener edge chain api")
     assert api.tls is not None
     assert [(c.cert_path, c.loc.file, c.loc.line) for c in api.tls.certificates] == [
-        ("certs/api.fullchain.crt", "secrets/sds.yaml", 6)]
+        ("certs/api.fullchain.crt", "secrets/sds.yaml", 6)
+    ]
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of real Envoy examples is not on this machine")
@@ -71,25 +74,35 @@ def test_message_names_we_know_are_envoys(tmp_path: Path) -> None:
     sinks = [{"name": f"s{i}", "typed_config": {"@type": f"type.googleapis.com/{n}"}} for i, n in enumerate(names)]
     config = tmp_path / "types.json"
     config.write_text(json.dumps({"stats_sinks": sinks}))
-    run = subprocess.run([binary, "--mode", "validate", "-c", str(config), "-l", "critical"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [binary, "--mode", "validate", "-c", str(config), "-l", "critical"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     output = run.stdout + run.stderr
     assert "could not find @type" not in output, output
     assert "Didn't find a registered implementation" in output, output
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", None),
-    ("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CertificateProvider", None),
-    ("envoy.extensions.filters.http.router.v3.Router", None),
-    ("google.protobuf.Struct", None),
-    ("envoy.api.v2.Cluster", "v2"),
-    ("envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager", "v2"),
-    ("envoy.config.accesslog.v2.FileAccessLog", "v2"),
-    ("envoy.extensions.transport_sockets.tls.v3.DownstreamTLSContext",
-     "package envoy.extensions.transport_sockets.tls.v3 has no message DownstreamTLSContext"),
-    ("envoy.config.listener.Listener", "not a versioned Envoy, xDS or protobuf message name"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", None),
+        ("envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CertificateProvider", None),
+        ("envoy.extensions.filters.http.router.v3.Router", None),
+        ("google.protobuf.Struct", None),
+        ("envoy.api.v2.Cluster", "v2"),
+        ("envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager", "v2"),
+        ("envoy.config.accesslog.v2.FileAccessLog", "v2"),
+        (
+            "envoy.extensions.transport_sockets.tls.v3.DownstreamTLSContext",
+            "package envoy.extensions.transport_sockets.tls.v3 has no message DownstreamTLSContext",
+        ),
+        ("envoy.config.listener.Listener", "not a versioned Envoy, xDS or protobuf message name"),
+    ],
+)
 def test_unknown_type_reasons(name: str, reason: str | None) -> None:
     from auditor.parsers.envoy_types import unknown_reason
 
