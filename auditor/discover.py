@@ -60,7 +60,9 @@ class Discovery:
 
 
 def scan_root(paths: Iterable[Path]) -> Path:
-    dirs = [p if p.is_dir() else p.parent for p in (path.resolve() for path in paths)]
+    # abspath, not resolve(): the walk keeps the names the user gave (a symlinked folder stays
+    # under its link's name), so the root must be spelled the same way.
+    dirs = [p if p.is_dir() else p.parent for p in (Path(os.path.abspath(path)) for path in paths)]
     if not dirs:
         return Path.cwd()
     return Path(os.path.commonpath([str(d) for d in dirs]))
@@ -76,7 +78,7 @@ def relative(path: Path, root: Path) -> str:
 def discover(paths: Iterable[Path], excludes: Iterable[str] = (), root: Path | None = None) -> Discovery:
     """``root`` (default: the common directory of ``paths``) is what reported paths are relative to."""
     paths = [Path(p) for p in paths]
-    root = root.resolve() if root is not None else scan_root(paths)
+    root = Path(os.path.abspath(root)) if root is not None else scan_root(paths)
     result = Discovery(root)
     ignore = result.ignore = _IgnoreRules(root, excludes)
     visited_dirs: set[tuple[int, int]] = set()

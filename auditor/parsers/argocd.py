@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -369,7 +370,7 @@ def _mapped(repo_url: str, ctx: ParseContext) -> Path | None:
     wanted = normalize_url(repo_url)
     for url, directory in ctx.repo_map:
         if normalize_url(url) == wanted:
-            return Path(directory).resolve()
+            return _normal(Path(directory))
     return None
 
 
@@ -377,12 +378,17 @@ def _locate(repo_url: str, path: str, manifest: Path, ctx: ParseContext) -> Path
     """Where ``path`` of ``repo_url`` is in the scanned tree (under the scan root when it is nowhere)."""
     mapped = _mapped(repo_url, ctx)
     if mapped is not None:
-        return (mapped / path).resolve()
+        return _normal(mapped / path)
     for root in _repo_roots(manifest, ctx.root):
-        target = (root / path).resolve()
+        target = _normal(root / path)
         if target.exists() and not _inside_chart(target, ctx.root):
             return target
-    return (ctx.root / path).resolve()
+    return _normal(ctx.root / path)
+
+
+def _normal(path: Path) -> Path:
+    """Absolute and without ``..``, keeping symlinked folder names (reports stay under the scan root)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
 
 
 def _inside_chart(target: Path, scan_root: Path) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +51,11 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
     while True:
         queue = scan.run_apps(queue)
         remaining = [
-            c.path.resolve()
+            _normal(c.path)
             for c in charts
             if not _is_library(c.path)
-            and c.path.resolve() not in scan.consumed_charts
-            and c.path.resolve() not in standalone
+            and _normal(c.path) not in scan.consumed_charts
+            and _normal(c.path) not in standalone
         ]
         if not remaining:
             break
@@ -122,7 +123,7 @@ class _Scan:
                 resolution = argocd.resolve(app, self.ctx)
                 self.model.problems.extend(resolution.problems)
                 for release in resolution.releases:
-                    self.consumed_charts.add(release.chart.resolve())
+                    self.consumed_charts.add(_normal(release.chart))
                     releases.append(release)
                 for directory in resolution.directories:
                     documents = self._directory(directory, app)
@@ -165,6 +166,11 @@ class _Scan:
         produced = yamlfiles.route(documents, self.ctx, skip=_SKIP)
         relabel(produced, f" [{label}]")
         self.model.extend(produced)
+
+
+def _normal(path: Path) -> Path:
+    """One spelling per chart folder: absolute, no ``..``, symlinked names kept (as the walk has them)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
 
 
 def _is_library(chart: Path) -> bool:

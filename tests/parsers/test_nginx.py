@@ -120,3 +120,16 @@ def test_relative_paths_resolve_from_the_entry_file_not_the_including_file(tmp_p
     finally:
         os.chdir(cwd)
     assert not [f for f in found if f[0] == "cert-missing"]
+
+
+def test_scanning_through_a_symlinked_folder_keeps_paths_under_the_root(tmp_path: Path) -> None:
+    # Given a tree reached through a symlink (CI lays ../shared out this way, users symlink repos)
+    (tmp_path / "link").symlink_to(SAMPLES)
+    # When it is scanned by the link's name
+    result = audit([tmp_path / "link"], AuditOptions(now=NOW, strict=True))
+    # Then every finding is relative to the link, as for the real folder
+    direct = audit([SAMPLES], AuditOptions(now=NOW, strict=True))
+    assert sorted((f.rule_id, str(f.loc)) for f in result.findings) == sorted(
+        (f.rule_id, str(f.loc)) for f in direct.findings
+    )
+    assert not [f for f in result.findings if f.loc.file.startswith("..")]
