@@ -158,7 +158,8 @@ class Files:
         # Envoy resolves relative paths from its working directory, which a repository does not
         # record: try the bootstrap's own folder (where `envoy -c envoy.yaml` usually runs, and
         # what the examples' containers mount), then the scan root.
-        return (Path(self.real(doc)).parent, self.ctx.root)
+        # (Spelled as walked, not resolved, so findings in files it names stay under the root.)
+        return (Path(os.path.normpath(self.ctx.root / doc.file)).parent, self.ctx.root)
 
     def resolve(self, name: str, doc: Document) -> Path | None:
         """The file a path in ``doc`` names, inside the scanned tree; None when it is not there."""
@@ -178,7 +179,8 @@ class Files:
     def _mounted(self, path: Path, base: Path) -> Path | None:
         """``/var/lib/envoy/lds.yaml`` is usually a folder of the repository mounted there (e.g.
         ``./configs``): accept the one scanned Envoy file of that name under the bootstrap's folder."""
-        matches = [p for p in self.by_path if Path(p).name == path.name and Path(p).is_relative_to(base)]
+        real_base = os.path.realpath(base)
+        matches = [p for p in self.by_path if Path(p).name == path.name and Path(p).is_relative_to(real_base)]
         return Path(matches[0]) if len(matches) == 1 else None
 
     def documents(self, path: Path) -> list[Document]:
@@ -190,7 +192,7 @@ class Files:
         from auditor.discover import relative
         from auditor.parsers.yamlfiles import load_text
 
-        rel = relative(Path(key), self.ctx.root)
+        rel = relative(Path(os.path.normpath(os.path.abspath(path))), self.ctx.root)
         self.model.files.add(rel)
         try:
             raw = Path(key).read_bytes()
