@@ -16,6 +16,7 @@ from auditor.parsers.base import CertStore, ParseContext
 INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed", "config-api-removed"})
 if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document
+    from auditor.policies import Rule
 
 Parser = Callable[[list[SourceFile], ParseContext], Model]
 
@@ -70,23 +71,8 @@ def audit_discovery(found: Discovery, options: AuditOptions) -> AuditResult:
     """``audit`` for files already found (the GitOps check discovers with a fixed root)."""
     rules = select_rules(options.rules, options.skip_rules)
     model = build_model(found, options)
-    now = options.now or dt.datetime.now(dt.timezone.utc)
-    engine = run(
-        model,
-        rules,
-        now,
-        cert_expiry_days=options.cert_expiry_days,
-        severities=options.severities,
-        strict=options.strict,
-    )
     # Files a config references (certificates) are read even when ignored; their findings are not.
-    engine.findings = [f for f in engine.findings if not found.is_ignored(f.loc.file)]
-    # The JSON `errors` list: input confaudit could not read (not every parser problem: an
-    # unknown TLS policy or a missing Argo CD source is a finding about the config, not an error).
-    errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
-    return AuditResult(
-        found.root, len(model.files), tuple(engine.findings), errors, tuple(engine.internal_errors), model
-    )
+    return _evaluate(model, rules, options, found.root, found.is_ignored)
 
 
 def audit_documents(
@@ -107,6 +93,13 @@ def audit_documents(
     model.extend(yamlfiles.route(documents, ctx))
     ctx.certs.populate(model)
     model.problems.extend(ctx.problems)
+    return _evaluate(model, rules, options, root, lambda _file: False)
+
+
+def _evaluate(
+    model: Model, rules: list[Rule], options: AuditOptions, root: Path, is_ignored: Callable[[str], bool]
+) -> AuditResult:
+    """Run the rules over a built model and assemble the result every front end reports."""
     now = options.now or dt.datetime.now(dt.timezone.utc)
     engine = run(
         model,
@@ -116,8 +109,11 @@ def audit_documents(
         severities=options.severities,
         strict=options.strict,
     )
-    errors = tuple(f for f in engine.findings if f.rule_id in INPUT_ERRORS)
-    return AuditResult(root, len(model.files), tuple(engine.findings), errors, tuple(engine.internal_errors), model)
+    findings = tuple(f for f in engine.findings if not is_ignored(f.loc.file))
+    # The JSON `errors` list: input confaudit could not read (not every parser problem: an
+    # unknown TLS policy or a missing Argo CD source is a finding about the config, not an error).
+    errors = tuple(f for f in findings if f.rule_id in INPUT_ERRORS)
+    return AuditResult(root, len(model.files), findings, errors, tuple(engine.internal_errors), model)
 
 
 def build_model(found: Discovery, options: AuditOptions) -> Model:

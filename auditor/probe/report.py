@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import ssl
 from collections import Counter
-from itertools import groupby
 from typing import Any
 
 from auditor.model import Certificate, Finding, Severity
@@ -207,30 +206,9 @@ def _facts_lines(facts: Facts, store: str) -> list[str]:
 
 
 def _findings_lines(active: tuple[Finding, ...]) -> list[str]:
-    from tabulate import tabulate
+    from auditor.report.table import findings_tables
 
-    lines: list[str] = []
-    for file, group in groupby(active, key=lambda f: f.loc.file):
-        rows = [
-            [
-                f.loc.line if f.loc.line is not None else "-",
-                f.severity.value.upper(),
-                f.rule_id,
-                f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}",
-            ]
-            for f in group
-        ]
-        lines.append(file)
-        lines.append(
-            tabulate(
-                rows,
-                headers=["line", "severity", "rule", "finding"],
-                tablefmt="simple_grid",
-                maxcolwidths=[None, None, None, 80],
-            )
-        )
-        lines.append("")
-    return lines
+    return findings_tables(active)
 
 
 def _cell(verdict: Verdict) -> str:

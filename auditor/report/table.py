@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from auditor.model import Severity
+from auditor.model import Finding, Severity
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
@@ -14,30 +15,8 @@ if TYPE_CHECKING:
 
 
 def render(result: AuditResult) -> str:
-    from tabulate import tabulate
-
     active = result.active
-    lines: list[str] = []
-    for file, group in groupby(active, key=lambda f: f.loc.file):
-        rows = [
-            [
-                f.loc.line if f.loc.line is not None else "-",
-                f.severity.value.upper(),
-                f.rule_id,
-                f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}",
-            ]
-            for f in group
-        ]
-        lines.append(file)
-        lines.append(
-            tabulate(
-                rows,
-                headers=["line", "severity", "rule", "finding"],
-                tablefmt="simple_grid",
-                maxcolwidths=[None, None, None, 80],
-            )
-        )
-        lines.append("")
+    lines = findings_tables(active)
     counts = Counter(f.severity for f in active)
     by_severity = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity) if counts.get(s))
     summary = f"{len(active)} finding{'s' if len(active) != 1 else ''} in {result.files} files"
@@ -83,3 +62,31 @@ def render_diff(diff: DiffResult) -> str:
         summary += f"; {len(diff.internal_errors)} internal errors (see log)"
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def findings_tables(findings: Sequence[Finding]) -> list[str]:
+    """One table per file (findings arrive sorted by file): line, severity, rule, message and fix."""
+    from tabulate import tabulate
+
+    lines: list[str] = []
+    for file, group in groupby(findings, key=lambda f: f.loc.file):
+        rows = [
+            [
+                f.loc.line if f.loc.line is not None else "-",
+                f.severity.value.upper(),
+                f.rule_id,
+                f"{f.message}\n  resource: {f.resource}\n  fix: {f.fix}",
+            ]
+            for f in group
+        ]
+        lines.append(file)
+        lines.append(
+            tabulate(
+                rows,
+                headers=["line", "severity", "rule", "finding"],
+                tablefmt="simple_grid",
+                maxcolwidths=[None, None, None, 80],
+            )
+        )
+        lines.append("")
+    return lines
