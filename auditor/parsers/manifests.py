@@ -40,10 +40,16 @@ _SKIP = frozenset({"argocd"})
 
 
 def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseContext) -> Model:
+    from auditor.parsers.yamlpool import load_files
+
     scan = _Scan(ctx)
-    for source in yaml_files:
-        scan.docs_by_file[source.rel] = yamlfiles.load(source, scan.model)
-        scan.model.files.add(source.rel)
+    # Every YAML file is loaded once, with every core on large trees (yamlpool).
+    with yamlfiles.gc_paused():
+        for loaded in load_files(yaml_files):
+            scan.docs_by_file[loaded.rel] = loaded.documents
+            scan.model.files.add(loaded.rel)
+            scan.model.problems.extend(loaded.problems)
+            scan.model.suppressions.extend(loaded.suppressions)
     plain = [doc for docs in scan.docs_by_file.values() for doc in docs]
     queue = scan.new_apps(plain)
     standalone: dict[Path, helm.Rendered] = {}
@@ -71,7 +77,8 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
     if charts or scan.rendered:
         log.info("helm: %d renders in %.2f s wall time", scan.rendered + len(standalone), time.monotonic() - started)
     unused = [doc for rel, docs in scan.docs_by_file.items() if rel not in scan.consumed_files for doc in docs]
-    scan.model.extend(yamlfiles.route(unused, ctx, skip=_SKIP))
+    with yamlfiles.gc_paused():
+        scan.model.extend(yamlfiles.route(unused, ctx, skip=_SKIP))
     return scan.model
 
 
