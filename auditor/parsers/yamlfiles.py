@@ -1,9 +1,10 @@
 """YAML and JSON files: load each once, then hand each document to the parser of its format.
 
-Every document keeps its PyYAML node, so parsers take line numbers from the node marks
-(``Document.line``). Documents are routed by content: Kubernetes objects (``apiVersion`` +
-``kind``) and Envoy configurations go to their parsers, anything else is ignored (docker-compose
-files, CI configs...). Loading problems become ``parse-error`` problems with the line libyaml
+Every document keeps the line of each of its values (a compact ``LineTree``, or the PyYAML node
+for documents built elsewhere), so parsers take line numbers from ``Document.line``/``at``.
+Documents are routed by content: Kubernetes objects (``apiVersion`` + ``kind``), Argo CD
+Applications and Envoy configurations go to their parsers, anything else is ignored
+(docker-compose files, CI configs...). Loading problems become ``parse-error`` problems with the line libyaml
 reports; an alias bomb or a monster file is refused instead of exhausting memory.
 """
 
