@@ -11,6 +11,7 @@ import re
 
 from auditor.model import Header, Location, Protocol, Route, Upstream
 from auditor.parsers.envoy_nodes import Instance, Node, config_source_path
+from auditor.parsers.rewrite import anchored_prefix
 
 _GRPC_PATH = re.compile(r"^/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+/")
 
@@ -148,28 +149,15 @@ def _strip_prefix(prefix: str, replacement: str) -> str | None:
     return None
 
 
-_META = set(".^$*+?()[]{}|\\")
-
-
 def _regex_strip(pattern: Node | None, substitution: str) -> str | None:
     """``regex_rewrite: {pattern: {regex: "^/api/(.*)"}, substitution: "/\\1"}`` strips "/api"."""
     if pattern is None:
         return None
-    regex = str(pattern.value)
-    if not regex.startswith("^"):
+    split = anchored_prefix(str(pattern.value))
+    if split is None:
         return None
-    literal, index = [], 1
-    while index < len(regex):
-        char = regex[index]
-        if char == "\\" and index + 1 < len(regex) and regex[index + 1] in "./-":
-            literal.append(regex[index + 1])
-            index += 2
-            continue
-        if char in _META:
-            break
-        literal.append(char)
-        index += 1
-    rest = regex[index:].removesuffix("$")
+    prefix, rest = split
+    rest = rest.removesuffix("$")
     if rest in ("", ".*"):
         kept = substitution
     elif re.fullmatch(r"\((?:\?:)?/?\.[*+]\)", rest) and re.fullmatch(r"[^\\]*\\1", substitution):
@@ -178,7 +166,7 @@ def _regex_strip(pattern: Node | None, substitution: str) -> str | None:
         return None
     if "\\" in kept:
         return None
-    return _strip_prefix("".join(literal), kept)
+    return _strip_prefix(prefix, kept)
 
 
 def _level_headers(levels: tuple[Node, ...], add_key: str, remove_key: str) -> tuple[Header, ...]:

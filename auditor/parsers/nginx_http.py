@@ -28,6 +28,7 @@ from auditor.model import (
     Upstream,
 )
 from auditor.parsers import tlsinfo
+from auditor.parsers.rewrite import anchored_prefix
 from auditor.policies.data import nginx_defaults
 
 if TYPE_CHECKING:
@@ -415,36 +416,22 @@ def _proxy_pass_strip(prefix: str, url: str, location_args: list[str]) -> str | 
     return None
 
 
-_REGEX_META = set(".^$*+?()[]{}|\\")
-
-
 def _rewrite_strip(args: list[str]) -> str | None:
     """``rewrite ^/api/(.*)$ /$1 break;`` removes "/api" from the path before proxying."""
     regex, replacement = args[0], args[1]
     flag = args[2] if len(args) > 2 else ""
     if flag not in ("", "break", "last") or "://" in replacement:
         return None
-    if not regex.startswith("^"):
+    split = anchored_prefix(regex)
+    if split is None:
         return None
-    literal = []
-    index = 1
-    while index < len(regex):
-        char = regex[index]
-        if char == "\\" and index + 1 < len(regex) and regex[index + 1] in "./-":
-            literal.append(regex[index + 1])
-            index += 2
-            continue
-        if char in _REGEX_META:
-            break
-        literal.append(char)
-        index += 1
-    rest = regex[index:]
+    lit, rest = split
     if not re.fullmatch(r"\((?:\?<\w+>)?(?:/?\.\*|/?\.\+|/\.\*|/.*)\)\$?", rest):
         return None
     matched = re.fullmatch(r"(/?[^$]*)\$(?:1|\{1\})(?:\?.*|\$is_args\$args)?", replacement)
     if matched is None:
         return None
-    lit, repl = "".join(literal), matched.group(1)
+    repl = matched.group(1)
     if lit.endswith(repl) and len(lit) > len(repl):
         return lit[: len(lit) - len(repl)].rstrip("/") or None
     return None
