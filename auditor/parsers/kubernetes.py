@@ -127,12 +127,46 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
         index.add(obj)
         if IGNORE_ANNOTATION in obj.annotations:
             _suppress(obj, model)
+    _record_dependencies(index, model)
     kubernetes_workloads.build(index, model)
     secrets = kubernetes_tls.SecretStore(index)
     kubernetes_ingress.build(index, secrets, model)
     kubernetes_gateway.build(index, secrets, model)
     secrets.populate(model)
     return model
+
+
+# What an object's findings depend on besides its own document, for ``confaudit diff``'s
+# dependency record (Model.reads / Model.provides). Symbols are per namespace, which is coarser
+# than the exact object but never misses a link the builders make.
+_TLS_PROVIDERS = frozenset({"Secret", "Certificate", "SealedSecret", "ExternalSecret"})
+_SELECTORS = frozenset({"Service", "PodDisruptionBudget", "Namespace"})
+_INGRESS_CONTROLLER = frozenset({"ConfigMap", "IngressClass", "Deployment", "DaemonSet"})
+_GATEWAY_API = frozenset({"Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "GatewayClass"})
+_WORKLOAD_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job", "CronJob", "Rollout"}
+)
+
+
+def _record_dependencies(index: Index, model: Model) -> None:
+    namespaces = {obj.namespace for obj in index.objects}
+    for obj in index.objects:
+        file, ns, kind = obj.doc.file, obj.namespace, obj.kind
+        if kind in _TLS_PROVIDERS:
+            model.provide(file, f"@k8s/tls/{ns}")
+        if kind in _SELECTORS:
+            model.provide(file, f"@k8s/selectors/{ns}" if kind != "Namespace" else f"@k8s/selectors/{obj.name}")
+        if kind in _INGRESS_CONTROLLER:
+            model.provide(file, "@k8s/ingress-controller")
+        if kind in _GATEWAY_API:
+            model.provide(file, "@k8s/gateway-api")
+        if kind in _WORKLOAD_KINDS:
+            model.depends(file, f"@k8s/selectors/{ns}")
+        if kind == "Ingress":
+            model.depends(file, f"@k8s/tls/{ns}", "@k8s/ingress-controller")
+        if kind in _GATEWAY_API:
+            # Routes attach across namespaces and certificateRefs may name other namespaces' Secrets.
+            model.depends(file, "@k8s/gateway-api", *(f"@k8s/tls/{n}" for n in namespaces))
 
 
 def _objects(docs: Iterable[Document], model: Model) -> Iterator[K8sObject]:

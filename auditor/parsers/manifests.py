@@ -132,7 +132,14 @@ class _Scan:
                 for release in resolution.releases:
                     self.consumed_charts.add(_normal(release.chart))
                     releases.append(release)
+                    # Dependency record (confaudit diff): what the Application renders is its
+                    # result; the chart folder itself is then no root of its own.
+                    chart = self.ctx.rel(release.chart)
+                    values = [self.ctx.rel(v) for v in release.value_files]
+                    self.model.depends(app.document.file, chart, f"{chart}/**", *values)
                 for directory in resolution.directories:
+                    folder = self.ctx.rel(directory.path)
+                    self.model.depends(app.document.file, folder, f"{folder}/**")
                     documents = self._directory(directory, app)
                     self.emit(documents, app.label)
                     found.extend(self.new_apps(documents))

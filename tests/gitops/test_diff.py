@@ -232,3 +232,29 @@ def test_now_is_pinned_to_the_day(repo: Path) -> None:
     from auditor.gitops.command import _now
 
     assert _now(None).time() == dt.time(0, 0)
+
+
+def test_a_changed_secret_rescans_the_ingress_that_serves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an Ingress and the TLS Secret it names, in separate files, with a covering certificate
+    root = tmp_path / "k8s-repo"
+    shutil.copytree(TESTS / "rules" / "cert-san-mismatch" / "good_ingress_wildcard", root)
+    sh(root, "init", "-q", "-b", "main")
+    commit(root, "base")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # When only the Secret changes, to a certificate that misses one of the Ingress hosts
+    secret = next(root.glob("*.secret.yaml"))
+    text = secret.read_text()
+    start, end = text.index("  tls.crt: |\n"), text.index("  tls.key: |\n")
+    leaf = (TESTS / "certs" / "api.fullchain.crt").read_text()
+    secret.write_text(
+        text[:start] + "  tls.crt: |\n" + "".join(f"    {line}\n" for line in leaf.splitlines()) + text[end:]
+    )
+    code, out, _ = run(capsys, "diff", "--base", "main", "--format", "json", "--now", NOW_ARG)
+    # Then the Ingress is re-scanned through the Secret it depends on, and the mismatch is new
+    assert code == 1
+    new = keys(json.loads(out)["new"])
+    assert {k[0] for k in new} >= {"cert-san-mismatch"}
+    assert all(k[1] == "ingress.yaml" for k in new if k[0] == "cert-san-mismatch")
