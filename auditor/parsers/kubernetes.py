@@ -137,11 +137,10 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
 
 
 # What an object's findings depend on besides its own document, for ``confaudit diff``'s
-# dependency record (Model.reads / Model.provides). Symbols are per namespace, which is coarser
-# than the exact object but never misses a link the builders make.
+# dependency record (Model.reads / Model.provides): the Secrets an Ingress names, the Services
+# and disruption budgets whose selectors can match a workload's pod labels, the ingress
+# controller's ConfigMap and classes, and (coarsely) the Gateway API objects that attach to each other.
 _TLS_PROVIDERS = frozenset({"Secret", "Certificate", "SealedSecret", "ExternalSecret"})
-_SELECTORS = frozenset({"Service", "PodDisruptionBudget", "Namespace"})
-_INGRESS_CONTROLLER = frozenset({"ConfigMap", "IngressClass", "Deployment", "DaemonSet"})
 _GATEWAY_API = frozenset({"Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "GatewayClass"})
 _WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job", "CronJob", "Rollout"}
@@ -149,24 +148,72 @@ _WORKLOAD_KINDS = frozenset(
 
 
 def _record_dependencies(index: Index, model: Model) -> None:
+    from auditor.policies.data import ingress_nginx_defaults
+
+    controller_maps = ingress_nginx_defaults().configmap_names
     namespaces = {obj.namespace for obj in index.objects}
     for obj in index.objects:
-        file, ns, kind = obj.doc.file, obj.namespace, obj.kind
+        file, ns, kind, spec = obj.doc.file, obj.namespace, obj.kind, obj.spec
         if kind in _TLS_PROVIDERS:
-            model.provide(file, f"@k8s/tls/{ns}")
-        if kind in _SELECTORS:
-            model.provide(file, f"@k8s/selectors/{ns}" if kind != "Namespace" else f"@k8s/selectors/{obj.name}")
-        if kind in _INGRESS_CONTROLLER:
+            name = spec.get("secretName") if kind == "Certificate" else obj.name
+            model.provide(file, f"@k8s/tls/{ns}/{name}")
+        elif kind == "Service":
+            model.provide(file, *_selector_symbols(ns, {"matchLabels": spec.get("selector") or {}}))
+        elif kind == "PodDisruptionBudget":
+            model.provide(file, f"@k8s/pdb/{ns}", *_selector_symbols(ns, spec.get("selector") or {}))
+        elif kind == "Namespace":
+            model.provide(file, f"@k8s/pdb/{obj.name}")
+        elif kind == "IngressClass" or (kind == "ConfigMap" and obj.name in controller_maps):
             model.provide(file, "@k8s/ingress-controller")
-        if kind in _GATEWAY_API:
-            model.provide(file, "@k8s/gateway-api")
         if kind in _WORKLOAD_KINDS:
-            model.depends(file, f"@k8s/selectors/{ns}")
-        if kind == "Ingress":
-            model.depends(file, f"@k8s/tls/{ns}", "@k8s/ingress-controller")
-        if kind in _GATEWAY_API:
+            if _is_ingress_controller(spec):
+                model.provide(file, "@k8s/ingress-controller")
+            labels = _pod_labels(obj)
+            reads = [f"@k8s/pdb/{ns}", f"@k8s/sel/{ns}/*"]
+            reads += [f"@k8s/sel/{ns}/{k}" for k in labels] + [f"@k8s/sel/{ns}/{k}={v}" for k, v in labels.items()]
+            model.depends(file, *reads)
+        elif kind == "Ingress":
+            secrets = [t.get("secretName") for t in items(spec.get("tls")) if isinstance(t, dict)]
+            model.depends(file, "@k8s/ingress-controller", *(f"@k8s/tls/{ns}/{s}" for s in secrets if s))
+        elif kind in _GATEWAY_API:
             # Routes attach across namespaces and certificateRefs may name other namespaces' Secrets.
-            model.depends(file, "@k8s/gateway-api", *(f"@k8s/tls/{n}" for n in namespaces))
+            model.provide(file, "@k8s/gateway-api")
+            tls = [f"@k8s/tls/{n}/{o.name}" for o in index.of_kind("Secret", "Certificate") for n in namespaces]
+            model.depends(file, "@k8s/gateway-api", *tls)
+
+
+def _selector_symbols(ns: str, selector: Any) -> list[str]:
+    """The symbols a label selector can match on: key=value pairs, bare keys (expressions), or
+    every pod of the namespace (an empty selector)."""
+    if not isinstance(selector, dict):
+        return []
+    symbols = []
+    match_labels = selector.get("matchLabels")
+    if isinstance(match_labels, dict):
+        symbols += [f"@k8s/sel/{ns}/{k}={v}" for k, v in match_labels.items()]
+    for expression in items(selector.get("matchExpressions")):
+        if isinstance(expression, dict) and expression.get("key"):
+            symbols.append(f"@k8s/sel/{ns}/{expression['key']}")
+    return symbols or [f"@k8s/sel/{ns}/*"]
+
+
+def _pod_labels(obj: K8sObject) -> dict[str, Any]:
+    template = obj.spec.get("template")
+    if obj.kind == "CronJob":
+        template = get(obj.spec, "jobTemplate", "spec", "template")
+    labels = get(template, "metadata", "labels") if isinstance(template, dict) else obj.labels
+    return labels if isinstance(labels, dict) else {}
+
+
+def _is_ingress_controller(spec: dict[str, Any]) -> bool:
+    """An ingress-nginx controller names its ConfigMap and class in its arguments."""
+    containers = get(spec, "template", "spec", "containers")
+    return any(
+        isinstance(arg, str) and arg.startswith(("--configmap", "--ingress-class", "--controller-class"))
+        for container in items(containers)
+        if isinstance(container, dict)
+        for arg in items(container.get("args"))
+    )
 
 
 def _objects(docs: Iterable[Document], model: Model) -> Iterator[K8sObject]:
