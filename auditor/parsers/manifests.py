@@ -40,16 +40,8 @@ _SKIP = frozenset({"argocd"})
 
 
 def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseContext) -> Model:
-    from auditor.parsers.yamlpool import load_files
-
     scan = _Scan(ctx)
-    # Every YAML file is loaded once, with every core on large trees (yamlpool).
-    with yamlfiles.gc_paused():
-        for loaded in load_files(yaml_files):
-            scan.docs_by_file[loaded.rel] = loaded.documents
-            scan.model.files.add(loaded.rel)
-            scan.model.problems.extend(loaded.problems)
-            scan.model.suppressions.extend(loaded.suppressions)
+    scan.docs_by_file.update(yamlfiles.load_all(yaml_files, scan.model))
     plain = [doc for docs in scan.docs_by_file.values() for doc in docs]
     queue = scan.new_apps(plain)
     standalone: dict[Path, helm.Rendered] = {}

@@ -276,17 +276,25 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
+def load_all(files: list[SourceFile], model: Model) -> dict[str, list[Document]]:
+    """Load every file once (with every core on large trees); problems and inline suppressions go
+    into ``model``. Returns each file's documents, in the order given."""
     from auditor.parsers.yamlpool import load_files
 
-    model = Model()
-    documents: list[Document] = []
+    by_file: dict[str, list[Document]] = {}
     with gc_paused():
         for loaded in load_files(files):
+            by_file[loaded.rel] = loaded.documents
             model.files.add(loaded.rel)
             model.problems.extend(loaded.problems)
             model.suppressions.extend(loaded.suppressions)
-            documents.extend(loaded.documents)
+    return by_file
+
+
+def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
+    model = Model()
+    documents = [doc for docs in load_all(files, model).values() for doc in docs]
+    with gc_paused():
         model.extend(route(documents, ctx))
     return model
 
