@@ -184,6 +184,26 @@ class TlsSettings:
     alpn_explicit: bool  # the format has an explicit, ordered ALPN list that was set
     alpn_loc: Location | None
     certificates: tuple[CertificateRef, ...] = ()
+
+    @classmethod
+    def by_implementation(cls, loc: Location, note: str, certificates: tuple[CertificateRef, ...]) -> TlsSettings:
+        """TLS terminated by software confaudit does not model (a Gateway implementation, an
+        unknown ingress controller): versions and ciphers unknown, so no protocol rule guesses;
+        h2 and http/1.1 offered, as every current implementation does."""
+        return cls(
+            loc=loc,
+            protocols=(),
+            protocols_explicit=False,
+            protocols_note=note,
+            cipher_spec=None,
+            ciphers=(),
+            ciphers_loc=None,
+            alpn=("h2", "http/1.1"),
+            alpn_explicit=False,
+            alpn_loc=None,
+            certificates=certificates,
+        )
+
     rejects_handshake: bool = False  # refuses every handshake on purpose (nginx ssl_reject_handshake)
 
 

@@ -95,19 +95,7 @@ def _listener(
             for index, ref in enumerate(items(get(spec, "tls", "certificateRefs")))
             if isinstance(ref, dict)
         )
-        tls = TlsSettings(
-            loc=loc,
-            protocols=(),
-            protocols_explicit=False,
-            protocols_note="set by the Gateway implementation",
-            cipher_spec=None,
-            ciphers=(),
-            ciphers_loc=None,
-            alpn=("h2", "http/1.1"),
-            alpn_explicit=False,
-            alpn_loc=None,
-            certificates=refs,
-        )
+        tls = TlsSettings.by_implementation(loc, "set by the Gateway implementation", refs)
     model.listeners.append(
         Listener(
             loc=loc,

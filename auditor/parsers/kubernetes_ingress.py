@@ -134,19 +134,7 @@ def _listeners(
 
 def _tls(loc: Location, settings: NginxSettings | None, ref: CertificateRef) -> TlsSettings:
     if settings is None:
-        return TlsSettings(
-            loc=loc,
-            protocols=(),
-            protocols_explicit=False,
-            protocols_note="set by an ingress controller confaudit does not model",
-            cipher_spec=None,
-            ciphers=(),
-            ciphers_loc=None,
-            alpn=("h2", "http/1.1"),
-            alpn_explicit=False,
-            alpn_loc=None,
-            certificates=(ref,),
-        )
+        return TlsSettings.by_implementation(loc, "set by an ingress controller confaudit does not model", (ref,))
     spec = settings.ciphers or ingress_nginx_defaults().ssl_ciphers
     return TlsSettings(
         loc=settings.protocols_loc or loc,
