@@ -27,6 +27,7 @@ from auditor.discover import SourceFile
 from auditor.model import (
     CertificateRef,
     Container,
+    Listener,
     Location,
     Model,
     Probe,
@@ -183,7 +184,6 @@ def _tls_listener(
     certificate: str | None,
     spec: str,
 ) -> None:
-    from auditor.model import Listener
     from auditor.parsers.tlsinfo import expand_ciphers
 
     suites = expand_ciphers(":".join(ciphers)) if ciphers else ()
@@ -202,20 +202,23 @@ def _tls_listener(
         alpn_loc=None,
         certificates=(cert,),
     )
-    model.listeners.append(
-        Listener(
-            loc=block.loc,
-            resource=resource,
-            source_kind="terraform",
-            instance=block.file,
-            address="*",
-            port=port,
-            tls=tls,
-            server_names=(),
-            http2=False,
-            http2_explicit=False,
-            tls_expected=True,
-        )
+    model.listeners.append(_listener(block, resource, port, tls))
+
+
+def _listener(block: Block, resource: str, port: int | None, tls: TlsSettings | None) -> Listener:
+    """A cloud load balancer listener: every address, no server names, HTTP/2 left to the LB."""
+    return Listener(
+        loc=block.loc,
+        resource=resource,
+        source_kind="terraform",
+        instance=block.file,
+        address="*",
+        port=port,
+        tls=tls,
+        server_names=(),
+        http2=False,
+        http2_explicit=False,
+        tls_expected=tls is not None,
     )
 
 
@@ -224,27 +227,13 @@ def _unknown(block: Block, resource: str, model: Model, loc: Location, message: 
 
 
 def _aws_listener(block: Block, resource: str, model: Model) -> None:
-    from auditor.model import Listener
     from auditor.policies.data import cloud_tls_policies
 
     table = cloud_tls_policies()
     protocol = (block.text("protocol") or "").upper()
     port = block.number("port")
     if protocol not in ("HTTPS", "TLS"):
-        model.listeners.append(
-            Listener(
-                loc=block.loc,
-                resource=resource,
-                source_kind="terraform",
-                instance=block.file,
-                address="*",
-                port=port,
-                tls=None,
-                server_names=(),
-                http2=False,
-                http2_explicit=False,
-            )
-        )
+        model.listeners.append(_listener(block, resource, port, None))
         return
     name = block.text("ssl_policy")
     if name is None:
