@@ -63,31 +63,48 @@ class Graph:
         self._exact: dict[str, set[str]] = {}
         self._globs: dict[str, set[str]] = {}
         self._symbol_readers: dict[str, set[str]] = {}
+        self._providers: dict[str, set[str]] = {}
         for reader, targets in self.reads.items():
             for target in targets:
-                if target.startswith("@"):
-                    self._symbol_readers.setdefault(target, set()).add(reader)
-                elif is_glob(target):
-                    self._globs.setdefault(target, set()).add(reader)
-                else:
-                    self._exact.setdefault(target, set()).add(reader)
-        self._providers: dict[str, set[str]] = {}
+                self._index_of(target).setdefault(target, set()).add(reader)
         for provider, symbols in self.provides.items():
             for symbol in symbols:
                 self._providers.setdefault(symbol, set()).add(provider)
+
+    def _index_of(self, target: str) -> dict[str, set[str]]:
+        if target.startswith("@"):
+            return self._symbol_readers
+        return self._globs if is_glob(target) else self._exact
+
+    def copy(self) -> Graph:
+        clone = Graph({}, {})
+        clone.reads = {k: set(v) for k, v in self.reads.items()}
+        clone.provides = {k: set(v) for k, v in self.provides.items()}
+        clone._exact = {k: set(v) for k, v in self._exact.items()}
+        clone._globs = {k: set(v) for k, v in self._globs.items()}
+        clone._symbol_readers = {k: set(v) for k, v in self._symbol_readers.items()}
+        clone._providers = {k: set(v) for k, v in self._providers.items()}
+        return clone
 
     def update(
         self, reads: Mapping[str, Iterable[str]], provides: Mapping[str, Iterable[str]], replace: Iterable[str]
     ) -> None:
         """Merge a newer record: files in ``replace`` (changed files) take only the new entries."""
         for file in replace:
-            self.reads.pop(file, None)
-            self.provides.pop(file, None)
+            for target in self.reads.pop(file, ()):
+                self._index_of(target).get(target, set()).discard(file)
+            for symbol in self.provides.pop(file, ()):
+                self._providers.get(symbol, set()).discard(file)
         for file, targets in reads.items():
-            self.reads.setdefault(file, set()).update(targets)
+            known = self.reads.setdefault(file, set())
+            for target in set(targets) - known:
+                known.add(target)
+                self._index_of(target).setdefault(target, set()).add(file)
         for file, symbols in provides.items():
-            self.provides.setdefault(file, set()).update(symbols)
-        self._index()
+            known = self.provides.setdefault(file, set())
+            for symbol in set(symbols) - known:
+                known.add(symbol)
+                self._providers.setdefault(symbol, set()).add(file)
 
     def readers(self, node: str) -> set[str]:
         found = set(self._exact.get(node, ()))

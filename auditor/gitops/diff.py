@@ -8,7 +8,6 @@ configuration, baseline) is neither fixed nor new: it is listed as suppressed.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterable, Sequence
@@ -76,6 +75,9 @@ def run(request: DiffRequest, cache: Cache) -> tuple[DiffResult, list[Waiver]]:
         base.label = f"{base.label} (merge-base with {branch})"
     else:
         base = git.commit_revision(repo, request.base, request.base)
+    checkout = head.listing if head.commit is None else git.checkout_listing(repo)
+    for revision in (base, head):
+        revision.checkout = checkout
     listed = time.perf_counter()
     base_state = obtain(base, request.options, cache)
     head_state = obtain(head, request.options, cache, start=base_state)
@@ -116,4 +118,4 @@ def _settle(state: State, request: DiffRequest, root: Path, today: dt.date) -> t
         findings, expired = apply_config(findings, request.config, root, today, request.rules)
     if request.baseline is not None:
         findings = apply_baseline(findings, request.baseline, root)
-    return [dataclasses.replace(f) for f in findings], expired
+    return list(findings), expired

@@ -68,6 +68,7 @@ class State:
     internal_errors: list[InternalError] = field(default_factory=list)
     committed: bool = False
     rescanned: int = 0  # files parsed to produce this state
+    revision: Revision | None = None  # the revision this state was obtained for (not stored)
 
     def to_json(self, options: str) -> dict[str, Any]:
         return {
@@ -111,17 +112,21 @@ def obtain(revision: Revision, options: ScanOptions, cache: Cache, start: State 
     if cached is not None:
         state = State.from_json(cached)
         state.rescanned = 0
+        state.revision = revision
         return state
-    candidates = [start] if start is not None else []
-    candidates += [State.from_json(d) for d in cache.recent_states(okey)]
-    best = min(candidates, key=lambda s: len(changed_paths(s.listing, listing)), default=None)
-    if best is not None and len(changed_paths(best.listing, listing)) <= max(
-        FULL_SCAN_SHARE * len(listing), FULL_SCAN_MIN
-    ):
+    limit = max(FULL_SCAN_SHARE * len(listing), FULL_SCAN_MIN)
+    best = start
+    if best is None or len(changed_paths(best.listing, listing)) > limit:
+        # Decoding a stored state costs as much as deriving from one: only when ``start`` is far.
+        candidates = [start] if start is not None else []
+        candidates += [State.from_json(d) for d in cache.recent_states(okey)]
+        best = min(candidates, key=lambda s: len(changed_paths(s.listing, listing)), default=None)
+    if best is not None and len(changed_paths(best.listing, listing)) <= limit:
         state = derive(best, revision, options, cache)
     else:
         state = full_scan(revision, options)
     state.committed = revision.committed
+    state.revision = revision
     cache.put_state(key, okey, revision.committed, state.to_json(okey))
     return state
 
@@ -168,6 +173,7 @@ class _Group:
     files: set[str]
     internal_errors: list[InternalError]
     materialized: set[str]
+    seeds: set[str] = field(default_factory=set)  # the roots scanned (those a change affects)
 
 
 def derive(start: State, target: Revision, options: ScanOptions, cache: Cache) -> State:
@@ -180,11 +186,11 @@ def derive(start: State, target: Revision, options: ScanOptions, cache: Cache) -
     old = Graph(start.reads, start.provides)
     touched = set(changed) | old.symbol_readers(s for c in changed for s in start.provides.get(c, ()))
     affected = old.roots_of(touched) | {c for c in changed if c in listing}
-    graph = Graph(start.reads, start.provides)
+    graph = old.copy()
     graph.update({}, {}, replace=changed)
     paths = SortedPaths(listing)
     group = _scan_group(target, affected, graph, paths, changed, options, cache)
-    kept = _kept(start, old, affected, options, cache, target)
+    kept = _kept(start, old, group.seeds, options, cache, target)
     findings = sorted(set(kept) | set(group.findings), key=Finding.sort_key)
     files = {f for f in start.files if f in listing and f not in changed} | group.files
     reads = {k: set(v) for k, v in graph.reads.items()}
@@ -203,7 +209,7 @@ def _scan_group(
 ) -> _Group:
     """Scan ``seeds`` with their closure at ``revision`` until the dependency record it yields
     needs no file that was not there (a changed file may now read, or define, something new)."""
-    ignore_files = [p for p in paths.items if Path(p).name == IGNORE_FILE]
+    ignore_files = [p for p in paths.items if p.rpartition("/")[2] == IGNORE_FILE]
     listing = revision.listing
     while True:
         wanted = {p for p in graph.closure(seeds, paths) if p in listing} | set(ignore_files)
@@ -213,8 +219,9 @@ def _scan_group(
         more = graph.roots_of(graph.symbol_readers(new_symbols)) - seeds
         needed = {p for p in graph.closure(seeds | more, paths) if p in listing}
         if not more and needed <= group.materialized:
+            group.seeds = seeds
             return group
-        seeds |= more
+        seeds = seeds | more
 
 
 def _group_result(revision: Revision, wanted: set[str], options: ScanOptions, cache: Cache) -> _Group:
@@ -271,10 +278,11 @@ def _kept(
         elif not candidates <= affected:
             shared.setdefault(file, []).append(finding)
     if shared:
-        from auditor.gitops.git import Revision as _Revision
-
         # The start state's files: its listing names blobs in the object database (committed states only).
-        source = _Revision(target.repo, "state", "start", {p: _entry(v) for p, v in start.listing.items()})
+        source = start.revision
+        if source is None or listing_of(source) != start.listing:
+            source = Revision(target.repo, "state", "start", {p: _entry(v) for p, v in start.listing.items()})
+            source.checkout = target.checkout
         paths = SortedPaths(start.listing)
         for file, findings in shared.items():
             kept.extend(
@@ -336,4 +344,7 @@ def _finding_json(finding: Finding) -> list[Any]:
 def _finding_from(data: list[Any]) -> Finding:
     rule_id, severity, message, file, line, resource, fix, s = data
     suppression = Suppression(Location(s[0], s[1]), tuple(s[2]), s[3], s[4]) if s else None
-    return Finding(rule_id, Severity(severity), message, Location(file, line), resource, fix, suppression)
+    return Finding(rule_id, _SEVERITY[severity], message, Location(file, line), resource, fix, suppression)
+
+
+_SEVERITY = {s.value: s for s in Severity}

@@ -258,3 +258,28 @@ def test_a_changed_secret_rescans_the_ingress_that_serves_it(
     new = keys(json.loads(out)["new"])
     assert {k[0] for k in new} >= {"cert-san-mismatch"}
     assert all(k[1] == "ingress.yaml" for k in new if k[0] == "cert-san-mismatch")
+
+
+def test_an_added_secret_fixes_the_ingress_that_named_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an Ingress whose TLS Secret is not in the repository on main
+    root = tmp_path / "k8s-repo"
+    shutil.copytree(TESTS / "rules" / "cert-san-mismatch" / "good_ingress_wildcard", root)
+    secret = next(root.glob("*.secret.yaml"))
+    kept = secret.read_text()
+    secret.unlink()
+    sh(root, "init", "-q", "-b", "main")
+    commit(root, "base")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # When the pull request adds the Secret in a file of its own (a file the base state never saw)
+    secret.write_text(kept)
+    code, out, _ = run(capsys, "diff", "--base", "main", "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    # Then the Ingress is re-scanned through the symbol the new file provides: its missing-Secret
+    # finding is fixed, not kept from the base state, and the result is what a full scan finds
+    assert code == 0
+    assert {(f["rule_id"], f["file"]) for f in data["fixed"]} == {("cert-missing", "ingress.yaml")}
+    full = full_scan(git.worktree_revision(root), ScanOptions((".",), NOW))
+    assert keys(data["unchanged"]) == {(f.rule_id, f.loc.file, f.loc.line) for f in full.findings}
