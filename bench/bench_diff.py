@@ -53,6 +53,7 @@ def build(k8s: int, nginx: int) -> Path:
     if (repo / ".git").is_dir():
         git(repo, "checkout", "-q", "--", ".")
         git(repo, "clean", "-qfd")
+        git(repo, "update-index", "-q", "--refresh")  # as a fresh CI checkout has it
         return repo
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)

@@ -7,9 +7,12 @@ repository, unknown ref, invalid configuration or baseline).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +82,8 @@ def _diff(args: argparse.Namespace) -> int:
     request = diff.DiffRequest(repo, args.base, args.head, options, rules, skip, settings.config, settings.baseline)
     cache = Cache(None if args.no_cache else default_dir())
     try:
-        result, expired = diff.run(request, cache)
+        with _exit_on_sigterm():
+            result, expired = diff.run(request, cache)
     except git.GitError as exc:
         print(f"confaudit: error: {exc}", file=sys.stderr)
         return 2
@@ -88,6 +92,28 @@ def _diff(args: argparse.Namespace) -> int:
         cliopts.write(diff_renderer(fmt, args.link_base)(result), output)
     threshold = Severity.parse(settings.fail_on).rank
     return 1 if any(f.severity.rank >= threshold for f in result.new) else 0
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """A cancelled CI job gets SIGTERM: leave through ``SystemExit`` so that the temporary folders
+    the revisions are written to (in memory, under /dev/shm, for a large one) are removed."""
+    main = os.getpid()
+
+    def leave(signum: int, _frame: object) -> None:
+        if os.getpid() != main:  # a worker of the parsing pool: its parent cleans up
+            os._exit(128 + signum)
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, leave)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _scope(paths: list[str], repo: Path) -> tuple[str, ...]:

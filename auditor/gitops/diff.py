@@ -75,9 +75,6 @@ def run(request: DiffRequest, cache: Cache) -> tuple[DiffResult, list[Waiver]]:
         base.label = f"{base.label} (merge-base with {branch})"
     else:
         base = git.commit_revision(repo, request.base, request.base)
-    checkout = head.listing if head.commit is None else git.checkout_listing(repo)
-    for revision in (base, head):
-        revision.checkout = checkout
     listed = time.perf_counter()
     base_state = obtain(base, request.options, cache)
     head_state = obtain(head, request.options, cache, start=base_state)

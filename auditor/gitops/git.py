@@ -3,12 +3,6 @@
 A listing maps each path to its git blob id (and mode), so two revisions compare without reading a
 file. A commit's files come from the object database (``git cat-file --batch``); the working tree's
 from disk: tracked files plus untracked ones git does not ignore, hashed the way git does.
-
-Writing a revision out is most of a cold diff's cost, and most of a base revision's files are
-the ones in the checkout. Such a file is hard-linked from the checkout instead of written, when
-its blob id and size agree (a clean or LFS filter, or CRLF conversion, changes the size; those
-files are written from the object database). The scan only reads what it is given; a link that
-cannot be made (another file system) falls back to a copy.
 """
 
 from __future__ import annotations
@@ -18,12 +12,16 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("confaudit")
 TIMEOUT = 300
+SHM = Path("/dev/shm")  # noqa: S108 (only mkdtemp is made there, mode 0700)
+SHM_SHARE = 0.25  # a revision goes to memory only when it takes at most this share of what is free there
+SHM_MIN_FILES = 256  # below this, where the files go makes no difference worth a look
 
 
 class GitError(RuntimeError):
@@ -82,36 +80,33 @@ class Revision:
     commit: str | None  # None: the working tree
     label: str
     listing: dict[str, Entry]
-    sizes: dict[str, int] = field(default_factory=dict)  # committed: blob sizes (ls-tree -l)
-    checkout: dict[str, Entry] | None = None  # the working tree's listing: files to link from
 
     @property
     def committed(self) -> bool:
         return self.commit is not None
 
+    def size(self, paths: Iterable[str]) -> int:
+        """Bytes the listed ``paths`` take when written out."""
+        wanted = [p for p in paths if p in self.listing]
+        if self.commit is None:
+            total = 0
+            for rel in wanted:
+                try:
+                    total += os.lstat(self.repo / rel).st_size
+                except OSError:
+                    pass
+            return total
+        request = "".join(f"{self.listing[p].blob}\n" for p in wanted).encode()
+        out = git(self.repo, "cat-file", "--batch-check=%(objectsize)", data=request)
+        return sum(int(line) for line in out.split() if line.isdigit())
+
     def materialize(self, paths: Iterable[str], dest: Path) -> list[str]:
         """Write these listed paths under ``dest``; returns the ones written."""
         wanted = sorted(p for p in set(paths) if p in self.listing)
-        place = _Placer()
         if self.commit is None:
             for rel in wanted:
-                place(self.repo / rel, dest / rel)
+                _copy(self.repo / rel, dest / rel)
             return wanted
-        unread = [rel for rel in wanted if not (self._in_checkout(rel) and place(self.repo / rel, dest / rel))]
-        if unread:
-            self._write_blobs(unread, dest)
-        return wanted
-
-    def _in_checkout(self, rel: str) -> bool:
-        entry = self.listing[rel]
-        if self.checkout is None or entry.mode == "120000" or self.checkout.get(rel) != entry:
-            return False
-        try:
-            return os.lstat(self.repo / rel).st_size == self.sizes.get(rel)
-        except OSError:
-            return False
-
-    def _write_blobs(self, wanted: list[str], dest: Path) -> None:
         request = "".join(f"{self.listing[p].blob}\n" for p in wanted).encode()
         out = git(self.repo, "cat-file", "--batch", data=request)
         offset = 0
@@ -126,51 +121,42 @@ class Revision:
                 os.symlink(body.decode(errors="surrogateescape"), target)
             else:
                 target.write_bytes(body)
+        return wanted
 
 
-class _Placer:
-    """Puts files of the checkout into a temporary folder: a hard link, or a copy once a link
-    fails (the folder is on another file system, or the kernel protects hard links)."""
-
-    def __init__(self) -> None:
-        self.links = True
-
-    def __call__(self, source: Path, target: Path) -> bool:
-        """False when the file is gone."""
-        target.parent.mkdir(parents=True, exist_ok=True)
+def scratch_folder(revision: Revision, paths: Collection[str]) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder to write ``paths`` of ``revision`` to: in memory for a large set when
+    there is room (see the module text), else the system's temporary folder."""
+    if len(paths) >= SHM_MIN_FILES and "TMPDIR" not in os.environ:
         try:
-            if source.is_symlink():
-                os.symlink(os.readlink(source), target)
-                return True
-            if not source.is_file():
-                return False
-            if self.links:
-                try:
-                    os.link(source, target)
-                    return True
-                except OSError as exc:
-                    log.debug("hard link %s failed (%s): copying instead", source, exc)
-                    self.links = False
-            shutil.copyfile(source, target)
-        except OSError:
-            return False
-        return True
+            space = os.statvfs(SHM)
+            free = space.f_bavail * space.f_frsize
+            if os.access(SHM, os.W_OK | os.X_OK) and revision.size(paths) <= free * SHM_SHARE:
+                return tempfile.TemporaryDirectory(prefix="confaudit-", dir=SHM)
+        except (OSError, GitError) as exc:
+            log.debug("%s not used for the scan's files: %s", SHM, exc)
+    return tempfile.TemporaryDirectory(prefix="confaudit-")
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_symlink():
+        os.symlink(os.readlink(source), target)
+    elif source.is_file():
+        shutil.copyfile(source, target)
 
 
 def commit_revision(repo: Path, ref: str, label: str | None = None) -> Revision:
     commit = commit_of(repo, ref)
     listing: dict[str, Entry] = {}
-    sizes: dict[str, int] = {}
-    for record in git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", commit).split(b"\0"):
+    for record in git(repo, "ls-tree", "-r", "-z", "--full-tree", commit).split(b"\0"):
         if not record:
             continue
         meta, _, path = record.partition(b"\t")
-        mode, kind, blob, size = meta.decode().split()
+        mode, kind, blob = meta.decode().split()
         if kind == "blob":
-            name = path.decode(errors="surrogateescape")
-            listing[name] = Entry(mode, blob)
-            sizes[name] = int(size)
-    return Revision(repo, commit, label or commit[:12], listing, sizes)
+            listing[path.decode(errors="surrogateescape")] = Entry(mode, blob)
+    return Revision(repo, commit, label or commit[:12], listing)
 
 
 def worktree_revision(repo: Path) -> Revision:
@@ -196,14 +182,6 @@ def worktree_revision(repo: Path) -> Revision:
         else:
             listing[rel] = entry
     return Revision(repo, None, "working tree", listing)
-
-
-def checkout_listing(repo: Path) -> dict[str, Entry] | None:
-    """The working tree's listing, or None for a bare repository (nothing to link from)."""
-    try:
-        return worktree_revision(repo).listing
-    except GitError:
-        return None
 
 
 def hash_file(path: Path) -> Entry | None:

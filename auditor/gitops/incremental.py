@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from typing import Any
 from auditor.engine import InternalError
 from auditor.gitops.cache import Cache
 from auditor.gitops.deps import Graph, SortedPaths
-from auditor.gitops.git import Revision
+from auditor.gitops.git import Revision, scratch_folder
 from auditor.model import Finding, Location, Severity, Suppression
 
 log = logging.getLogger("confaudit")
@@ -137,7 +136,7 @@ def changed_paths(old: dict[str, str], new: dict[str, str]) -> set[str]:
 
 def full_scan(revision: Revision, options: ScanOptions) -> State:
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="confaudit-") as tmp:
+    with scratch_folder(revision, revision.listing) as tmp:
         folder = Path(tmp)
         revision.materialize(revision.listing, folder)
         result = scan_folder(folder, options)
@@ -236,7 +235,7 @@ def _group_result(revision: Revision, wanted: set[str], options: ScanOptions, ca
             [InternalError(*e) for e in cached["internal_errors"]],
             wanted,
         )
-    with tempfile.TemporaryDirectory(prefix="confaudit-") as tmp:
+    with scratch_folder(revision, wanted) as tmp:
         folder = Path(tmp)
         revision.materialize(wanted, folder)
         result = scan_folder(folder, options)
@@ -282,7 +281,6 @@ def _kept(
         source = start.revision
         if source is None or listing_of(source) != start.listing:
             source = Revision(target.repo, "state", "start", {p: _entry(v) for p, v in start.listing.items()})
-            source.checkout = target.checkout
         paths = SortedPaths(start.listing)
         for file, findings in shared.items():
             kept.extend(

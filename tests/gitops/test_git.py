@@ -1,4 +1,4 @@
-"""Writing a revision out: files the checkout holds unchanged are linked, the rest come from git."""
+"""Writing a revision out: where its files go, what they hold, and that the checkout stays as it was."""
 
 from __future__ import annotations
 
@@ -17,76 +17,99 @@ def sh(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    # Given a commit with three files, of which the working tree then edits one and converts one
+    # Given a commit of 300 site files and a symlink, then a working tree that edits one site
     root = tmp_path / "repo"
     (root / "sites").mkdir(parents=True)
-    (root / "sites" / "api.conf").write_text("server { listen 443 ssl; }\n")
-    (root / "sites" / "web.conf").write_text("server { listen 80; }\n")
-    (root / "notes.txt").write_text("one\ntwo\n")
-    (root / "current").symlink_to("sites/api.conf")
+    for index in range(300):
+        (root / "sites" / f"site-{index:03}.conf").write_text(f"server {{ listen {8000 + index}; }}\n")
+    (root / "current").symlink_to("sites/site-000.conf")
     sh(root, "init", "-q", "-b", "main")
     sh(root, "add", "-A")
     sh(root, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "base")
-    (root / "sites" / "web.conf").write_text("server { listen 8080; }\n")
-    # CRLF line ends on checkout: the index still names the LF blob, the file on disk is longer
-    (root / ".git" / "info" / "attributes").write_text("*.txt text eol=crlf\n")
-    (root / "notes.txt").unlink()
-    sh(root, "checkout", "--", "notes.txt")
-    assert (root / "notes.txt").read_bytes() == b"one\r\ntwo\r\n"
+    (root / "sites" / "site-001.conf").write_text("server { listen 443 ssl; }\n")
     return root
 
 
-def test_unchanged_files_are_linked_and_the_rest_read_from_git(repo: Path, tmp_path: Path) -> None:
+def test_a_commit_is_written_from_git_and_the_checkout_is_left_alone(repo: Path, tmp_path: Path) -> None:
     revision = git.commit_revision(repo, "main")
-    revision.checkout = git.checkout_listing(repo)
     dest = tmp_path / "out"
-    # When the committed revision is written out
     written = revision.materialize(revision.listing, dest)
-    # Then every file is there with the commit's content
-    assert sorted(written) == ["current", "notes.txt", "sites/api.conf", "sites/web.conf"]
-    assert (dest / "sites" / "api.conf").read_text() == "server { listen 443 ssl; }\n"
-    assert (dest / "sites" / "web.conf").read_text() == "server { listen 80; }\n"
-    assert (dest / "notes.txt").read_bytes() == b"one\ntwo\n"
-    assert os.readlink(dest / "current") == "sites/api.conf"
-    # The unchanged file shares the checkout's inode; the edited and the converted one do not
-    assert (dest / "sites" / "api.conf").stat().st_ino == (repo / "sites" / "api.conf").stat().st_ino
-    assert (dest / "sites" / "web.conf").stat().st_ino != (repo / "sites" / "web.conf").stat().st_ino
-    assert (dest / "notes.txt").stat().st_ino != (repo / "notes.txt").stat().st_ino
-    # And the checkout is as it was
-    assert (repo / "sites" / "web.conf").read_text() == "server { listen 8080; }\n"
-    assert sh(repo, "status", "--porcelain") == " M sites/web.conf\n"
+    assert len(written) == 301
+    assert (dest / "sites" / "site-001.conf").read_text() == "server { listen 8001; }\n"
+    assert os.readlink(dest / "current") == "sites/site-000.conf"
+    # Not even stat data changes: git still trusts its index for every file it did not see edited
+    assert sh(repo, "diff-files", "--name-only") == "sites/site-001.conf\n"
 
 
-def test_without_a_checkout_everything_comes_from_git(repo: Path, tmp_path: Path) -> None:
+def test_sizes_of_a_commit_and_of_the_working_tree(repo: Path) -> None:
+    paths = ["sites/site-001.conf", "sites/site-002.conf", "missing.conf"]
+    assert git.commit_revision(repo, "main").size(paths) == 2 * len("server { listen 8001; }\n")
+    worktree = git.worktree_revision(repo)
+    assert worktree.size(paths) == len("server { listen 443 ssl; }\n") + len("server { listen 8002; }\n")
+
+
+@pytest.mark.skipif(not os.access(git.SHM, os.W_OK), reason="no writable /dev/shm on this machine")
+def test_a_large_revision_is_written_to_memory_unless_tmpdir_says_otherwise(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     revision = git.commit_revision(repo, "main")
-    revision.materialize(revision.listing, tmp_path / "out")
-    assert (tmp_path / "out" / "sites" / "api.conf").stat().st_ino != (repo / "sites" / "api.conf").stat().st_ino
-    assert (tmp_path / "out" / "sites" / "api.conf").read_text() == "server { listen 443 ssl; }\n"
+    monkeypatch.delenv("TMPDIR", raising=False)
+    with git.scratch_folder(revision, revision.listing) as folder:
+        assert Path(folder).parent == git.SHM
+        revision.materialize(revision.listing, Path(folder))
+        assert (Path(folder) / "sites" / "site-299.conf").is_file()
+    assert not Path(folder).exists()
+    # A handful of files stay in the ordinary temporary folder
+    with git.scratch_folder(revision, ["sites/site-001.conf"]) as folder:
+        assert Path(folder).parent != git.SHM
+    # And TMPDIR, when set, is where everything goes
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    with git.scratch_folder(revision, revision.listing) as folder:
+        assert Path(folder).parent == tmp_path
 
 
-def test_bare_repository_has_no_checkout(repo: Path, tmp_path: Path) -> None:
-    bare = tmp_path / "bare.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
-    assert git.checkout_listing(bare) is None
-
-
-def test_a_link_that_fails_becomes_a_copy(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a temporary folder on another file system (os.link fails with EXDEV there)
-    calls: list[str] = []
-
-    def cross_device(source: object, target: object) -> None:
-        calls.append(str(source))
-        raise OSError(18, "Invalid cross-device link")
-
-    monkeypatch.setattr(os, "link", cross_device)
+def test_no_room_in_memory_means_the_temporary_folder(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     revision = git.commit_revision(repo, "main")
-    revision.checkout = git.checkout_listing(repo)
-    # When the revision is written out, the first failed link switches to copies
-    revision.materialize(revision.listing, tmp_path / "out")
-    assert len(calls) == 1
-    assert (tmp_path / "out" / "sites" / "api.conf").read_text() == "server { listen 443 ssl; }\n"
-    assert (tmp_path / "out" / "sites" / "web.conf").read_text() == "server { listen 80; }\n"
-    # And the working tree, written out as head, is copied the same way
-    head = git.worktree_revision(repo)
-    head.materialize(head.listing, tmp_path / "head")
-    assert (tmp_path / "head" / "sites" / "web.conf").read_text() == "server { listen 8080; }\n"
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(git, "SHM_SHARE", 0.0)
+    with git.scratch_folder(revision, revision.listing) as folder:
+        assert Path(folder).parent != git.SHM
+
+
+def test_sigterm_removes_the_written_revision(tmp_path: Path) -> None:
+    # Given a repository large enough that its scan takes a while, and a diff running on it
+    import signal
+    import sys
+    import time
+
+    root = tmp_path / "big"
+    (root / "k8s").mkdir(parents=True)
+    fixture = Path(__file__).parents[1] / "rules" / "pdb-missing" / "bad_namespace_without_budget" / "orders.yaml"
+    manifest = fixture.read_text()
+    for index in range(1500):
+        (root / "k8s" / f"app-{index:04}.yaml").write_text(manifest.replace("orders", f"orders-{index}"))
+    sh(root, "init", "-q", "-b", "main")
+    sh(root, "add", "-A")
+    sh(root, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "base")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "diff", "--base", "main", "-f", "json"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    # When the CI job is cancelled while the base revision is being scanned
+    deadline = time.monotonic() + 60
+    while not any(scratch.glob("confaudit-*/k8s/app-1499.yaml")) and time.monotonic() < deadline:
+        assert process.poll() is None, "the diff ended before its files were seen"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    # Then it exits with 128 + SIGTERM, without a traceback, and its temporary files are gone
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in stderr
+    assert list(scratch.iterdir()) == []
