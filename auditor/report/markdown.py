@@ -136,7 +136,9 @@ def _details(findings: Iterable[Finding]) -> list[str]:
         rule = REGISTRY.rules.get(rule_id)
         if rule is None:
             continue
-        places = ", ".join(_cell(_where(f)) for f in group[:10]) + (" ..." if len(group) > 10 else "")
+        # One setting shared by many servers yields one finding each, all at the same place.
+        unique = list(dict.fromkeys(_cell(_where(f)) for f in group))
+        places = ", ".join(unique[:10]) + (f" and {len(unique) - 10} more" if len(unique) > 10 else "")
         blocks.append(
             "\n".join(
                 [

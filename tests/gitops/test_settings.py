@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import xml.etree.ElementTree as ET
@@ -209,6 +210,19 @@ def test_markdown_stays_under_the_comment_limit() -> None:
     text = markdown.render_diff(diff, link_base="https://github.com/o/r/blob/def")
     assert len(text) < markdown.LIMIT
     assert "more new findings" in text and "not shown" in text and text.rstrip().endswith("</sub>")
+
+
+def test_markdown_details_name_each_place_once() -> None:
+    # Given one ssl_protocols line inherited by twelve servers: twelve findings at one place
+    shared = tuple(
+        dataclasses.replace(_finding(i, "accepts TLSv1"), loc=Location("conf.d/tls.conf", 2)) for i in range(12)
+    )
+    own = tuple(_finding(i, "accepts TLSv1") for i in range(12))
+    text = markdown.render_diff(DiffResult(Path("/r"), "a", "b", shared + own, (), ()))
+    # Then the rule's details list that place once, and the twelve others up to ten
+    found_at = next(line for line in text.splitlines() if line.startswith("Found at: "))
+    assert found_at.count("conf.d/tls.conf:2") == 1
+    assert found_at.count("sites/s") == 9 and "and 3 more" in found_at
 
 
 def test_markdown_escapes_config_text() -> None:
