@@ -45,7 +45,10 @@ def toplevel(path: Path) -> Path:
 
 
 def commit_of(repo: Path, ref: str) -> str:
-    return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+    try:
+        return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+    except GitError:
+        raise GitError(f"unknown revision {ref!r}{_shallow_hint(repo)}") from None
 
 
 def default_branch(repo: Path) -> str:
@@ -65,7 +68,20 @@ def default_branch(repo: Path) -> str:
 
 
 def merge_base(repo: Path, branch: str, head: str) -> str:
-    return git(repo, "merge-base", branch, head).decode().strip()
+    try:
+        return git(repo, "merge-base", branch, head).decode().strip()
+    except GitError:
+        raise GitError(
+            f"{branch} and {head} have no common ancestor in this clone{_shallow_hint(repo)}; or pass --base REF"
+        ) from None
+
+
+def _shallow_hint(repo: Path) -> str:
+    try:
+        shallow = git(repo, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    except GitError:
+        return ""
+    return " (this is a shallow clone: fetch the history, e.g. actions/checkout with fetch-depth: 0)" if shallow else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,7 +218,29 @@ def test_not_a_repository_is_a_usage_error(
 def test_unknown_ref_is_a_usage_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "diff", "--base", "no-such-branch")
     assert code == 2
-    assert "rev-parse" in err
+    assert err == "confaudit: error: unknown revision 'no-such-branch'\n"
+
+
+def test_a_shallow_clone_says_to_fetch_history(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given main moved on after the feature branched, and CI's usual clone of depth 1
+    commit(repo, "feature")
+    sh(repo, "checkout", "-q", "main")
+    (repo / "README.md").write_text("main moved on\n")
+    commit(repo, "main: readme")
+    sh(repo, "checkout", "-q", "feature")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--no-single-branch", f"file://{repo}", str(clone)], check=True
+    )
+    sh(clone, "remote", "set-head", "origin", "main")
+    monkeypatch.chdir(clone)
+    # When diff looks for the merge-base with the default branch, the history is not there
+    code, _, err = run(capsys, "diff")
+    assert code == 2
+    assert "origin/main and HEAD have no common ancestor in this clone (this is a shallow clone" in err
+    assert "fetch-depth: 0" in err
 
 
 def test_scope_limits_the_scan(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
