@@ -7,13 +7,14 @@ from disk: tracked files plus untracked ones git does not ignore, hashed the way
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ SHM_MIN_FILES = 256  # below this, where the files go makes no difference worth 
 
 
 class GitError(RuntimeError):
-    """git failed or the folder is not a repository: a usage error for ``confaudit diff``."""
+    """git failed, the folder is not a repository or a revision cannot be written out: ``confaudit
+    diff`` reports it as an error (exit 2)."""
 
 
 def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
@@ -152,6 +154,30 @@ def scratch_folder(revision: Revision, paths: Collection[str]) -> tempfile.Tempo
         except (OSError, GitError) as exc:
             log.debug("%s not used for the scan's files: %s", SHM, exc)
     return tempfile.TemporaryDirectory(prefix="confaudit-")
+
+
+@contextlib.contextmanager
+def written(revision: Revision, paths: Collection[str]) -> Iterator[Path]:
+    """A temporary folder holding ``paths`` of ``revision``, removed on exit. When memory runs out
+    while writing (another process filled /dev/shm), the system's temporary folder is used."""
+    with scratch_folder(revision, paths) as tmp:
+        try:
+            revision.materialize(paths, Path(tmp))
+            failure = None
+        except OSError as exc:
+            failure = exc
+        if failure is None:
+            yield Path(tmp)
+            return
+    if Path(tmp).parent != SHM:
+        raise GitError(f"cannot write {revision.label} to {tmp}: {failure.strerror or failure}")
+    log.info("%s ran out of room (%s): writing %s to the temporary folder", SHM, failure.strerror, revision.label)
+    with tempfile.TemporaryDirectory(prefix="confaudit-") as tmp:
+        try:
+            revision.materialize(paths, Path(tmp))
+        except OSError as exc:
+            raise GitError(f"cannot write {revision.label} to {tmp}: {exc.strerror or exc}") from None
+        yield Path(tmp)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from auditor.engine import InternalError
 from auditor.gitops.cache import Cache
 from auditor.gitops.deps import Graph, SortedPaths
-from auditor.gitops.git import Revision, scratch_folder
+from auditor.gitops.git import Revision, written
 from auditor.model import Finding, Location, Severity, Suppression
 
 log = logging.getLogger("confaudit")
@@ -136,9 +136,7 @@ def changed_paths(old: dict[str, str], new: dict[str, str]) -> set[str]:
 
 def full_scan(revision: Revision, options: ScanOptions) -> State:
     started = time.perf_counter()
-    with scratch_folder(revision, revision.listing) as tmp:
-        folder = Path(tmp)
-        revision.materialize(revision.listing, folder)
+    with written(revision, revision.listing) as folder:
         result = scan_folder(folder, options)
     log.info(
         "full scan of %s: %d files in %.2f s", revision.label, len(result.model.files), time.perf_counter() - started
@@ -235,9 +233,7 @@ def _group_result(revision: Revision, wanted: set[str], options: ScanOptions, ca
             [InternalError(*e) for e in cached["internal_errors"]],
             wanted,
         )
-    with scratch_folder(revision, wanted) as tmp:
-        folder = Path(tmp)
-        revision.materialize(wanted, folder)
+    with written(revision, wanted) as folder:
         result = scan_folder(folder, options)
     group = _Group(
         list(result.findings),

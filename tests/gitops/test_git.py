@@ -113,3 +113,40 @@ def test_sigterm_removes_the_written_revision(tmp_path: Path) -> None:
     assert process.returncode == 128 + signal.SIGTERM
     assert b"Traceback" not in stderr
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.skipif(not os.access(git.SHM, os.W_OK), reason="no writable /dev/shm on this machine")
+def test_memory_running_out_while_writing_falls_back_to_the_temporary_folder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given /dev/shm filling up (another process) while the revision is written there
+    monkeypatch.delenv("TMPDIR", raising=False)
+    write = git.Revision.materialize
+    tried: list[Path] = []
+
+    def full_in_memory(self: git.Revision, paths: object, dest: Path) -> list[str]:
+        if dest.parent == git.SHM:
+            tried.append(dest)
+            raise OSError(28, "No space left on device")
+        return write(self, paths, dest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git.Revision, "materialize", full_in_memory)
+    revision = git.commit_revision(repo, "main")
+    # Then the files are written to the ordinary temporary folder instead, and removed after
+    with git.written(revision, revision.listing) as folder:
+        assert folder.parent != git.SHM
+        assert (folder / "sites" / "site-001.conf").read_text() == "server { listen 8001; }\n"
+    assert not folder.exists()
+    assert len(tried) == 1 and not tried[0].exists()
+
+
+def test_a_revision_that_cannot_be_written_is_an_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(self: git.Revision, paths: object, dest: Path) -> list[str]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(git.Revision, "materialize", disk_full)
+    monkeypatch.setenv("TMPDIR", "/tmp")
+    revision = git.commit_revision(repo, "main")
+    with pytest.raises(git.GitError, match=r"cannot write .* No space left on device"):
+        with git.written(revision, revision.listing):
+            pass
