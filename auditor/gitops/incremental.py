@@ -38,6 +38,7 @@ FULL_SCAN_SHARE = 0.3  # more changed files than this share of the tree (and tha
 FULL_SCAN_MIN = 50  # scan the tree whole instead of deriving it
 SHARED_TRIES = 3  # untouched roots scanned one by one before scanning the rest together
 IGNORE_FILE = ".confauditignore"
+NOW_SYMBOL = "@now"  # read by every file whose findings depend on the date
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +49,13 @@ class ScanOptions:
     excludes: tuple[str, ...] = ()
 
     def key(self) -> str:
+        """What results depend on besides the files and the date: states of other days share it."""
         from auditor import __version__
 
-        return _digest(
-            json.dumps(
-                [__version__, list(self.scope), self.now.isoformat(), self.cert_expiry_days, list(self.excludes)]
-            )
-        )
+        return _digest(json.dumps([__version__, list(self.scope), self.cert_expiry_days, list(self.excludes)]))
+
+    def dated_key(self) -> str:
+        return _digest(self.key() + self.now.isoformat())
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class State:
     committed: bool = False
     rescanned: int = 0  # files parsed to produce this state
     revision: Revision | None = None  # the revision this state was obtained for (not stored)
+    now: str = ""  # the date its findings were computed for (ISO 8601)
 
     def to_json(self, options: str) -> dict[str, Any]:
         return {
@@ -79,6 +81,7 @@ class State:
             "provides": {k: sorted(v) for k, v in self.provides.items()},
             "files": sorted(self.files),
             "internal_errors": [[e.rule_id, e.message] for e in self.internal_errors],
+            "now": self.now,
         }
 
     @classmethod
@@ -91,6 +94,7 @@ class State:
             set(data["files"]),
             [InternalError(*e) for e in data["internal_errors"]],
             data["committed"],
+            now=data.get("now", ""),
         )
 
 
@@ -106,7 +110,7 @@ def obtain(revision: Revision, options: ScanOptions, cache: Cache, start: State 
     """The state of ``revision``: cached, derived from ``start`` or a recent cached state, or a full scan."""
     okey = options.key()
     listing = listing_of(revision)
-    key = state_key(listing, okey)
+    key = state_key(listing, options.dated_key())
     cached = cache.get("states", key)
     if cached is not None:
         state = State.from_json(cached)
@@ -126,6 +130,7 @@ def obtain(revision: Revision, options: ScanOptions, cache: Cache, start: State 
         state = full_scan(revision, options)
     state.committed = revision.committed
     state.revision = revision
+    state.now = options.now.isoformat()
     cache.put_state(key, okey, revision.committed, state.to_json(okey))
     return state
 
@@ -149,17 +154,24 @@ def full_scan(revision: Revision, options: ScanOptions) -> State:
         set(result.model.files),
         list(result.internal_errors),
         rescanned=len(result.model.files),
+        now=options.now.isoformat(),
     )
 
 
 def scan_folder(folder: Path, options: ScanOptions) -> Any:
-    """``audit`` of a materialized revision, with paths relative to the repository."""
+    """``audit`` of a materialized revision, with paths relative to the repository.
+
+    A file holding a certificate yields findings that depend on the date (expired, expiring):
+    it is recorded as reading ``@now``, so that a state of another day re-scans just those."""
     from auditor.api import AuditOptions, audit_discovery
     from auditor.discover import discover
 
     paths = [folder / p for p in options.scope if (folder / p).exists()]
     found = discover(paths, options.excludes, root=folder)
-    return audit_discovery(found, AuditOptions(now=options.now, cert_expiry_days=options.cert_expiry_days))
+    result = audit_discovery(found, AuditOptions(now=options.now, cert_expiry_days=options.cert_expiry_days))
+    for cert, _, _ in result.model.all_certificates():
+        result.model.depends(cert.loc.file, NOW_SYMBOL)
+    return result
 
 
 @dataclass(slots=True)
@@ -176,11 +188,13 @@ class _Group:
 def derive(start: State, target: Revision, options: ScanOptions, cache: Cache) -> State:
     listing = listing_of(target)
     changed = changed_paths(start.listing, listing)
+    old = Graph(start.reads, start.provides)
+    if start.now != options.now.isoformat():  # a state of another day: certificates age
+        changed |= {f for f in old.symbol_readers([NOW_SYMBOL]) if f in listing}
     if not changed:
         return dataclasses.replace(start, listing=listing, rescanned=0)
     if any(Path(p).name == IGNORE_FILE for p in changed):
         return full_scan(target, options)  # discovery itself changed
-    old = Graph(start.reads, start.provides)
     touched = set(changed) | old.symbol_readers(s for c in changed for s in start.provides.get(c, ()))
     affected = old.roots_of(touched) | {c for c in changed if c in listing}
     graph = old.copy()
@@ -222,7 +236,7 @@ def _scan_group(
 
 
 def _group_result(revision: Revision, wanted: set[str], options: ScanOptions, cache: Cache) -> _Group:
-    key = _digest(options.key() + json.dumps(sorted((p, revision.listing[p].blob) for p in wanted)))
+    key = _digest(options.dated_key() + json.dumps(sorted((p, revision.listing[p].blob) for p in wanted)))
     cached = cache.get("groups", key)
     if cached is not None:
         return _Group(

@@ -140,6 +140,35 @@ def test_incremental_result_equals_a_full_scan(repo: Path, change: str) -> None:
     assert head.rescanned < full.rescanned  # type: ignore[attr-defined]
 
 
+def test_a_state_of_another_day_rescans_only_the_certificates(repo: Path) -> None:
+    # Given main with a certificate that ends on 2026-12-20, scanned on 2026-11-01 (no finding yet)
+    sh(repo, "checkout", "-q", "main")
+    (repo / "internal" / "certs").mkdir()
+    shutil.copy(TESTS / "certs" / "expiring.crt", repo / "internal" / "certs" / "partner.crt")
+    commit(repo, "partner certificate")
+    revision = git.commit_revision(repo, "main")
+    cache = Cache(None)
+    earlier = obtain(revision, ScanOptions((".",), dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)), cache)
+    assert not [f for f in earlier.findings if f.loc.file == "internal/certs/partner.crt"]
+    for day, rule in (
+        (dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc), "cert-expiring"),
+        (
+            dt.datetime(2026, 12, 25, tzinfo=dt.timezone.utc),
+            "cert-expired",
+        ),
+    ):
+        # When the same commit is checked on a later day, from the cached state of an earlier one
+        options = ScanOptions((".",), day)
+        later = obtain(revision, options, cache)
+        full = full_scan(revision, options)
+        # Then the certificate's finding appears, the result is a full scan's, and only the files
+        # holding certificates (and what serves them) were parsed again
+        assert rule in {f.rule_id for f in later.findings if f.loc.file == "internal/certs/partner.crt"}
+        assert set(later.findings) == set(full.findings)
+        assert 0 < later.rescanned < full.rescanned
+        assert later.now == day.isoformat()
+
+
 def test_cache_is_reused(repo: Path, tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache" / "confaudit")
     _, first, _ = _states(repo, cache)
