@@ -1,8 +1,9 @@
 """Classify the findings of two revisions as new, fixed or unchanged by fingerprint.
 
 Fingerprints leave the line out (see ``auditor.fingerprint``), so editing lines above a finding
-does not make it new. Two findings with one fingerprint pair up in line order; what is left over
-at head is new, at the base fixed. A finding the base reported and head suppresses (inline,
+does not make it new. A finding found at both, line and text the same, pairs with itself; the
+others with one fingerprint pair up in line order; what is left over at head is new, at the base
+fixed. A finding the base reported and head suppresses (inline,
 configuration, baseline) is neither fixed nor new: it is listed as suppressed.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +43,28 @@ def classify(
     base: Sequence[Finding], head_active: Sequence[Finding], head_suppressed: Sequence[Finding]
 ) -> tuple[list[Finding], list[Finding], list[Finding]]:
     """(new, fixed, unchanged)."""
+    # Most of head is the base's findings as they were (same line and text): those pair with
+    # themselves, which also keeps a copy added above one from taking its place.
+    same = Counter(base)
+    unchanged, moved = [], []
+    for finding in head_active:
+        if same[finding] > 0:
+            same[finding] -= 1
+            unchanged.append(finding)
+        else:
+            moved.append(finding)
     by_print: dict[str, list[Finding]] = {}
-    for finding in sorted(base, key=Finding.sort_key):
+    for finding in sorted(same.elements(), key=Finding.sort_key):
         by_print.setdefault(fingerprint(finding), []).append(finding)
-    new, unchanged = [], []
-    for finding in sorted(head_active, key=Finding.sort_key):
+    new = []
+    for finding in sorted(moved, key=Finding.sort_key):
         matches = by_print.get(fingerprint(finding))
         if matches:
             matches.pop(0)
             unchanged.append(finding)
         else:
             new.append(finding)
+    unchanged.sort(key=Finding.sort_key)
     for finding in sorted(head_suppressed, key=Finding.sort_key):
         matches = by_print.get(fingerprint(finding))
         if matches:

@@ -131,7 +131,10 @@ def obtain(revision: Revision, options: ScanOptions, cache: Cache, start: State 
     state.committed = revision.committed
     state.revision = revision
     state.now = options.now.isoformat()
-    cache.put_state(key, okey, revision.committed, state.to_json(okey))
+    if revision.committed:
+        # A working tree's state is not stored: the next run's tree differs, and deriving it again
+        # (its re-scanned files come from the group cache) costs less than writing it each time.
+        cache.put_state(key, okey, revision.committed, state.to_json(okey))
     return state
 
 

@@ -6,6 +6,7 @@ copies feature/ over it, adding one problem, fixing another and editing lines ab
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -169,12 +170,18 @@ def test_a_state_of_another_day_rescans_only_the_certificates(repo: Path) -> Non
         assert later.now == day.isoformat()
 
 
-def test_cache_is_reused(repo: Path, tmp_path: Path) -> None:
+def test_cache_is_reused(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = Cache(tmp_path / "cache" / "confaudit")
     _, first, _ = _states(repo, cache)
-    _, second, _ = _states(repo, Cache(tmp_path / "cache" / "confaudit"))
     assert first.rescanned > 0  # type: ignore[attr-defined]
-    assert second.rescanned == 0  # type: ignore[attr-defined]
+    # A second run, in a new process (a new Cache), parses nothing: the base state and the
+    # working tree's re-scanned files come from the cache
+    monkeypatch.setattr("auditor.gitops.incremental.scan_folder", lambda *args: pytest.fail("parsed again"))
+    options = ScanOptions((".",), NOW)
+    again = Cache(tmp_path / "cache" / "confaudit")
+    base = obtain(git.commit_revision(repo, "main"), options, again)
+    second = obtain(git.worktree_revision(repo), options, again, start=base)
+    assert base.rescanned == 0
     assert set(first.findings) == set(second.findings)  # type: ignore[attr-defined]
 
 
@@ -334,3 +341,23 @@ def test_an_added_secret_fixes_the_ingress_that_named_it(
     assert {(f["rule_id"], f["file"]) for f in data["fixed"]} == {("cert-missing", "ingress.yaml")}
     full = full_scan(git.worktree_revision(root), ScanOptions((".",), NOW))
     assert keys(data["unchanged"]) == {(f.rule_id, f.loc.file, f.loc.line) for f in full.findings}
+
+
+def test_classify_pairs_a_finding_with_itself_before_pairing_by_fingerprint() -> None:
+    from auditor.gitops.diff import classify
+    from auditor.model import Finding, Location, Severity, Suppression
+
+    def at(line: int) -> Finding:
+        return Finding(
+            "tls-legacy-protocol", Severity.HIGH, "*:443 accepts TLSv1", Location("sites/api.conf", line), "api", "fix"
+        )
+
+    # A copy of a finding added above it: the copy is new, the original stays unchanged
+    assert classify([at(5)], [at(3), at(5)], []) == ([at(3)], [], [at(5)])
+    # Lines added above a finding move it: still unchanged, by fingerprint
+    assert classify([at(5)], [at(8)], []) == ([], [], [at(8)])
+    # Gone at head: fixed; suppressed at head: neither fixed nor new
+    assert classify([at(5), at(9)], [at(5)], []) == ([], [at(9)], [at(5)])
+    reason = Suppression(Location("sites/api.conf", 8), ("tls-legacy-protocol",), "partner needs it", "inline")
+    suppressed = dataclasses.replace(at(9), suppression=reason)
+    assert classify([at(5), at(9)], [at(5)], [suppressed]) == ([], [], [at(5)])
