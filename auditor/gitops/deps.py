@@ -64,9 +64,15 @@ class Graph:
         self._globs: dict[str, set[str]] = {}
         self._symbol_readers: dict[str, set[str]] = {}
         self._providers: dict[str, set[str]] = {}
+        magic = _MAGIC.search
         for reader, targets in self.reads.items():
-            for target in targets:
-                self._index_of(target).setdefault(target, set()).add(reader)
+            for target in targets:  # _index_of, inlined: tens of thousands of targets
+                index = self._symbol_readers if target[:1] == "@" else self._globs if magic(target) else self._exact
+                bucket = index.get(target)
+                if bucket is None:
+                    index[target] = {reader}
+                else:
+                    bucket.add(reader)
         for provider, symbols in self.provides.items():
             for symbol in symbols:
                 self._providers.setdefault(symbol, set()).add(provider)
