@@ -57,6 +57,13 @@ class AppSpec:
     def identity(self) -> tuple[str, int, str]:
         return (self.document.file, self.document.index, self.name)
 
+    @property
+    def namespace(self) -> str:
+        """``destination.namespace``: where Argo CD puts the objects that name no namespace."""
+        destination = self.spec.get("destination")
+        value = destination.get("namespace") if isinstance(destination, dict) else None
+        return str(value) if value else "default"
+
     def at(self, *path: str | int) -> Location:
         return self.document.at(*self.base, *path)
 
@@ -86,6 +93,8 @@ class Resolution:
     releases: list[Release] = field(default_factory=list)
     directories: list[DirectoryTarget] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Sources and values files looked for and not found (adding one changes the result).
+    missing: list[Path] = field(default_factory=list)
 
 
 def parse_documents(documents: list[Document], ctx: ParseContext) -> Model:
@@ -233,6 +242,7 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
         else:
             continue  # a values-only source (`ref:`), read through the others' `$ref/` paths
         if not chart.exists():
+            result.missing.append(chart)
             result.problems.append(
                 Problem(
                     "argocd-source-missing",
@@ -274,6 +284,8 @@ def _release(
         if name.startswith(("http://", "https://")):
             continue  # fetched by Argo CD at sync time; not in the tree
         path = _value_file(name, chart, refs, manifest, ctx)
+        if path is not None and not path.is_file():
+            result.missing.append(path)
         if path is None or not path.is_file():
             if not helm.get("ignoreMissingValueFiles"):
                 shown = relative(path, ctx.root) if path is not None else name
@@ -306,11 +318,10 @@ def _release(
         for p in helm.get("fileParameters") or []
         if isinstance(p, dict) and p.get("name") and p.get("path")
     ]
-    destination: dict[str, Any] = app.spec["destination"] if isinstance(app.spec.get("destination"), dict) else {}
     return Release(
         chart=chart,
         name=release_name(str(helm.get("releaseName") or app.name)),
-        namespace=str(destination.get("namespace") or "default"),
+        namespace=app.namespace,
         origin=app.at(*key),
         label=app.label,
         value_files=tuple(value_files),

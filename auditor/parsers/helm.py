@@ -233,6 +233,7 @@ def _collect(stdout: str, release: Release, root: Path, result: Rendered) -> Non
             document.source_note = APPROXIMATE_NOTE
             document.extra["helm_source"] = source
             document.extra["helm_release"] = release.name
+            document.extra["namespace"] = release.namespace  # where helm installs what names none
             result.documents.append(document)
     # Helm validates its own output as YAML, so problems here are rare; report them where they point.
     result.problems.extend(

@@ -255,7 +255,8 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
         return None
     namespace = metadata.get("namespace")
     if not isinstance(namespace, str) or not namespace:
-        namespace = DEFAULT_NAMESPACE
+        # Applied by a tool that names the namespace (helm --namespace, Argo CD's destination).
+        namespace = doc.extra.get("namespace") or DEFAULT_NAMESPACE
     return K8sObject(
         doc, api_version, kind, name, namespace, _strings(metadata.get("labels")), _strings(metadata.get("annotations"))
     )

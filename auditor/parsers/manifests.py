@@ -121,6 +121,9 @@ class _Scan:
                 self.seen_apps.add(app.identity)
                 resolution = argocd.resolve(app, self.ctx)
                 self.model.problems.extend(resolution.problems)
+                for missing in resolution.missing:  # looked for: its appearance changes the result
+                    absent = self.ctx.rel(missing)
+                    self.model.depends(app.document.file, absent, f"{absent}/**")
                 for release in resolution.releases:
                     self.consumed_charts.add(_normal(release.chart))
                     releases.append(release)
@@ -154,7 +157,8 @@ class _Scan:
                 self.model.files.add(rel)
             self.consumed_files.add(rel)
             for document in self.docs_by_file[rel]:
-                documents.append(dataclasses.replace(document, extra={**document.extra, "argocd_app": app.name}))
+                extra = {**document.extra, "argocd_app": app.name, "namespace": app.namespace}
+                documents.append(dataclasses.replace(document, extra=extra))
         return documents
 
     def emit_rendered(self, rendered: helm.Rendered) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -21,7 +22,8 @@ from auditor.cli import main
 from auditor.gitops import git
 from auditor.gitops.cache import Cache
 from auditor.gitops.incremental import ScanOptions, full_scan, obtain
-from tests.conftest import NOW, TESTS
+from tests.conftest import NOW, REPO, TESTS
+from tests.parsers.test_helm import HELM, needs_helm
 
 FIXTURE = TESTS / "gitops" / "repo"
 SARIF_SCHEMA = TESTS / "data" / "sarif-schema-2.1.0.json"
@@ -168,6 +170,41 @@ def test_a_state_of_another_day_rescans_only_the_certificates(repo: Path) -> Non
         assert set(later.findings) == set(full.findings)
         assert 0 < later.rescanned < full.rescanned
         assert later.now == day.isoformat()
+
+
+@needs_helm
+@pytest.mark.parametrize("change", ["template", "prod-values", "new-values-file", "application"])
+def test_charts_and_the_applications_that_render_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    # Given the GitOps sample on main: a chart that two Argo CD Applications render with their own
+    # values files (prod names one that does not exist), an ApplicationSet and Terraform
+    root = tmp_path / "gitops"
+    shutil.copytree(REPO / "samples" / "gitops", root)
+    sh(root, "init", "-q", "-b", "main")
+    commit(root, "base")
+    monkeypatch.setenv("PATH", f"{Path(str(HELM)).parent}{os.pathsep}{os.environ['PATH']}")
+    if change == "template":  # every release of the chart changes: no more preStop hook
+        template = root / "charts" / "web" / "templates" / "deployment.yaml"
+        text = template.read_text()
+        start = text.index("          {{- if .Values.preStopSleepSeconds }}")
+        end = text.index("          {{- if .Values.readinessProbe")
+        template.write_text(text[:start] + text[end:])
+    elif change == "prod-values":  # only web-prod renders these: the shell wrapper goes
+        values = root / "envs" / "prod" / "values.yaml"
+        wrapper = 'command: ["sh", "-c", "node server.js 2>&1 | tee /var/log/web.log"]'
+        values.write_text(values.read_text().replace(wrapper, ""))
+    elif change == "new-values-file":  # the file web-prod names, and was missing, appears
+        (root / "envs" / "prod" / "secrets.yaml").write_text("readinessProbe:\n  enabled: true\n")
+    elif change == "application":  # staging's Application moves to another namespace
+        app = root / "apps" / "web-staging.yaml"
+        app.write_text(app.read_text().replace("namespace: staging", "namespace: staging-eu"))
+    # When head is derived from main's state
+    base, head, full = _states(root, Cache(None))
+    # Then it is what a full scan finds, re-rendering the chart only for what the change reaches
+    assert set(head.findings) == set(full.findings)  # type: ignore[attr-defined]
+    assert 0 < head.rescanned < full.rescanned  # type: ignore[attr-defined]
+    assert set(base.findings) != set(head.findings)  # type: ignore[attr-defined]
 
 
 def test_cache_is_reused(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

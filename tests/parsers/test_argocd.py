@@ -114,3 +114,16 @@ def test_substitute_fast_and_go_templates() -> None:
 )
 def test_repo_urls_compare_loosely(url: str) -> None:
     assert argocd.normalize_url(url) == "git.example.com/org/repo"
+
+
+@needs_helm
+def test_objects_without_a_namespace_go_to_the_destination_namespace() -> None:
+    # Given a chart and a folder of manifests that name no namespace, each deployed by an
+    # Application to namespace `api`
+    result = audit([HERE / "namespace"], AuditOptions(now=NOW, strict=True))
+    # Then their objects are in `api`, as Argo CD (helm template --namespace, kubectl apply -n) puts them
+    ingresses = sorted(listener.resource for listener in result.model.listeners)
+    assert ingresses == [
+        "Ingress api/api (rendered by helm; line approximate) api.example.com [argocd app api]",
+        "Ingress api/www www.example.com [argocd app api-extras]",
+    ]
