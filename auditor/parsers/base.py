@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor.discover import relative
 from auditor.model import CertificateRef, Location, Model, Problem, RefStatus
@@ -153,6 +154,10 @@ class ParseContext:
     repo_map: tuple[tuple[str, str], ...] = ()  # Argo CD repoURL -> folder (--repo-map URL=DIR)
     workers: int = 2  # parallel `helm template` runs
     problems: list[Problem] = field(default_factory=list)
+    # The TLS Secrets (and what creates them) of the whole scan, for Kubernetes documents parsed in
+    # batches (each Argo CD Application's or chart's output): one Application's Ingress names the
+    # Secret another Application or a plain manifest defines. A ``kubernetes.Index``.
+    shared_tls: Any = None
 
     def rel(self, path: Path) -> str:
         return relative(path, self.root)

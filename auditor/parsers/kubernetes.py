@@ -129,7 +129,7 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
             _suppress(obj, model)
     _record_dependencies(index, model)
     kubernetes_workloads.build(index, model)
-    secrets = kubernetes_tls.SecretStore(index)
+    secrets = kubernetes_tls.SecretStore(index, ctx.shared_tls)
     kubernetes_ingress.build(index, secrets, model)
     kubernetes_gateway.build(index, secrets, model)
     secrets.populate(model)
@@ -180,6 +180,15 @@ def _record_dependencies(index: Index, model: Model) -> None:
             model.provide(file, "@k8s/gateway-api")
             tls = [f"@k8s/tls/{n}/{o.name}" for o in index.of_kind("Secret", "Certificate") for n in namespaces]
             model.depends(file, "@k8s/gateway-api", *tls)
+
+
+def tls_index(docs: Iterable[Document]) -> Index:
+    """The objects that hold or create TLS Secrets among ``docs`` (see ``ParseContext.shared_tls``)."""
+    index = Index()
+    wanted = [d for d in docs if isinstance(d.data, dict) and d.data.get("kind") in _TLS_PROVIDERS]
+    for obj in _objects(wanted, Model()):
+        index.add(obj)
+    return index
 
 
 def _selector_symbols(ns: str, selector: Any) -> list[str]:

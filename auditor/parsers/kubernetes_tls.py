@@ -26,13 +26,18 @@ _CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/issuer", "cert-manager.io/cluster-
 
 
 class SecretStore:
-    """Parses each TLS Secret once and resolves references to Secrets by namespace and name."""
+    """Parses each TLS Secret once and resolves references to Secrets by namespace and name.
 
-    def __init__(self, index: Index) -> None:
+    ``shared`` holds the Secrets (and their creators) of the other batches of the scan: a Secret
+    found there is used for the reference but reported by its own batch, not this one."""
+
+    def __init__(self, index: Index, shared: Index | None = None) -> None:
         self.index = index
+        self.shared = shared if shared is not None else Index()
         self._parsed: dict[tuple[str, str], tuple[CertFile, CertFile | None]] = {}
+        self._borrowed: dict[tuple[str, str], tuple[CertFile, CertFile | None]] = {}
         self._requests: dict[tuple[str, str], K8sObject] = {}
-        for certificate in index.of_kind("Certificate"):
+        for certificate in (*index.of_kind("Certificate"), *self.shared.of_kind("Certificate")):
             secret_name = certificate.spec.get("secretName")
             if certificate.group == "cert-manager.io" and isinstance(secret_name, str):
                 self._requests.setdefault((certificate.namespace, secret_name), certificate)
@@ -46,8 +51,11 @@ class SecretStore:
         request = self._requests.get((namespace, name))
         requested = _request(request) if request is not None else None
         secret = self.index.get("Secret", namespace, name)
+        borrowed = secret is None
+        if secret is None:
+            secret = self.shared.get("Secret", namespace, name)
         if secret is not None:
-            cert_file, key_file = self._parse(secret)
+            cert_file, key_file = self._parse(secret, self._borrowed if borrowed else self._parsed)
             bundle = cert_file.bundle
             key = key_file.keys[0] if key_file is not None and key_file.keys else None
             cert_status = RefStatus.OK if bundle is not None else RefStatus.UNREADABLE
@@ -80,11 +88,11 @@ class SecretStore:
         """What creates a Secret that is not in the tree, if anything in it does."""
         if request is not None:
             return f"issued by cert-manager {request.resource} at {request.at('spec', 'secretName')}"
-        for sealed in self.index.of_kind("SealedSecret"):
+        for sealed in (*self.index.of_kind("SealedSecret"), *self.shared.of_kind("SealedSecret")):
             target = get(sealed.spec, "template", "metadata", "name") or sealed.name
             if sealed.namespace == namespace and target == name:
                 return f"unsealed from {sealed.resource}"
-        for external in self.index.of_kind("ExternalSecret"):
+        for external in (*self.index.of_kind("ExternalSecret"), *self.shared.of_kind("ExternalSecret")):
             target = get(external.spec, "target", "name") or external.name
             if external.namespace == namespace and target == name:
                 return f"synced by {external.resource}"
@@ -93,12 +101,16 @@ class SecretStore:
                 return f"created by cert-manager from the {annotation} annotation"
         return None
 
-    def _parse(self, secret: K8sObject) -> tuple[CertFile, CertFile | None]:
+    def _parse(
+        self, secret: K8sObject, into: dict[tuple[str, str], tuple[CertFile, CertFile | None]] | None = None
+    ) -> tuple[CertFile, CertFile | None]:
+        """``into``: ``_parsed`` (reported by ``populate``) or ``_borrowed`` (another batch's)."""
+        parsed = self._parsed if into is None else into
         key = (secret.namespace, secret.name)
-        cached = self._parsed.get(key)
+        cached = parsed.get(key)
         if cached is None:
             cached = (self._member(secret, "tls.crt"), self._member(secret, "tls.key"))
-            self._parsed[key] = cached
+            parsed[key] = cached
         return cached
 
     def _member(self, secret: K8sObject, item: str) -> CertFile:

@@ -70,7 +70,8 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
         log.info("helm: %d renders in %.2f s wall time", scan.rendered + len(standalone), time.monotonic() - started)
     unused = [doc for rel, docs in scan.docs_by_file.items() if rel not in scan.consumed_files for doc in docs]
     with yamlfiles.gc_paused():
-        scan.model.extend(yamlfiles.route(unused, ctx, skip=_SKIP))
+        shared = scan.flush(unused)
+        scan.model.extend(yamlfiles.route(unused, shared, skip=_SKIP))
     return scan.model
 
 
@@ -78,6 +79,7 @@ def render_applications(documents: list[Document], ctx: ParseContext) -> Model:
     """Render what the given Application manifests deploy (no tree-wide de-duplication)."""
     scan = _Scan(ctx)
     scan.run_apps(scan.new_apps(documents))
+    scan.flush([])
     return scan.model
 
 
@@ -89,6 +91,9 @@ class _Scan:
     consumed_charts: set[Path] = field(default_factory=set)
     consumed_files: set[str] = field(default_factory=set)
     seen_apps: set[tuple[str, int, str]] = field(default_factory=set)
+    # What Applications and charts produced, with their labels: parsed together at the end, when
+    # every batch's TLS Secrets are known (one Application's Ingress, another's Secret).
+    pending: list[tuple[list[Document], str]] = field(default_factory=list)
     settings: helm.HelmSettings = field(init=False)
     rendered: int = 0
 
@@ -169,13 +174,24 @@ class _Scan:
         self.emit(rendered.documents, rendered.release.label)
 
     def emit(self, documents: list[Document], label: str) -> None:
-        """Parse documents an Application or chart produced; their labels name it. (Rendered
+        """Queue documents an Application or chart produced; their labels name it. (Rendered
         documents carry helm's "line approximate" note themselves, via Document.source_note.)"""
-        if not documents:
-            return
-        produced = yamlfiles.route(documents, self.ctx, skip=_SKIP)
-        relabel(produced, f" [{label}]")
-        self.model.extend(produced)
+        if documents:
+            self.pending.append((documents, label))
+
+    def flush(self, plain: list[Document]) -> ParseContext:
+        """Parse the queued batches, each with the TLS Secrets of all of them and of ``plain``
+        (the files no Application deploys); returns the context to parse ``plain`` with."""
+        from auditor.parsers import kubernetes
+
+        everything = [doc for documents, _ in self.pending for doc in documents] + plain
+        shared = dataclasses.replace(self.ctx, shared_tls=kubernetes.tls_index(everything))
+        for documents, label in self.pending:
+            produced = yamlfiles.route(documents, shared, skip=_SKIP)
+            relabel(produced, f" [{label}]")
+            self.model.extend(produced)
+        self.pending.clear()
+        return shared
 
 
 def _normal(path: Path) -> Path:

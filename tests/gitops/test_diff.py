@@ -207,6 +207,29 @@ def test_charts_and_the_applications_that_render_them(
     assert set(base.findings) != set(head.findings)  # type: ignore[attr-defined]
 
 
+@needs_helm
+def test_a_secret_outside_the_applications_rescans_the_releases_that_serve_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two Applications whose Ingresses serve a TLS Secret a plain manifest defines
+    root = tmp_path / "deploy"
+    shutil.copytree(TESTS / "parsers" / "argocd" / "namespace", root)
+    sh(root, "init", "-q", "-b", "main")
+    commit(root, "base")
+    # When the Secret gets a certificate for other names
+    from tests.certs.k8s_secret import manifest
+
+    certs = TESTS / "certs"
+    secret = manifest("api-tls", "api", (certs / "grpc.crt").read_bytes(), (certs / "grpc.key").read_bytes())
+    (root / "secrets" / "api-tls.yaml").write_text(secret)
+    base, head, full = _states(root, Cache(None))
+    # Then both releases are rendered again and report the mismatch, as a full scan does
+    assert set(head.findings) == set(full.findings)  # type: ignore[attr-defined]
+    mismatched = {f.loc.file for f in full.findings if f.rule_id == "cert-san-mismatch"}  # type: ignore[attr-defined]
+    assert mismatched == {"charts/api/templates/ingress.yaml", "extras/www.yaml"}
+    assert not [f for f in base.findings if f.rule_id == "cert-san-mismatch"]  # type: ignore[attr-defined]
+
+
 def test_cache_is_reused(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = Cache(tmp_path / "cache" / "confaudit")
     _, first, _ = _states(repo, cache)

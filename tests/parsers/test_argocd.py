@@ -3,6 +3,7 @@ Application, never also standalone; list generators; multi-source `$ref` values 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,32 @@ def test_objects_without_a_namespace_go_to_the_destination_namespace() -> None:
         "Ingress api/api (rendered by helm; line approximate) api.example.com [argocd app api]",
         "Ingress api/www www.example.com [argocd app api-extras]",
     ]
+    # And both find the TLS Secret that a plain manifest outside either Application defines
+    refs = [ref for listener in result.model.listeners if listener.tls for ref in listener.tls.certificates]
+    assert [(ref.cert_path, ref.cert_status.value, ref.note) for ref in refs] == [
+        ("api/api-tls", "ok", "defined at secrets/api-tls.yaml:5")
+    ] * 2
+    assert result.findings == ()
+    # The Secret's certificate is reported once, by the file that holds it
+    assert [bundle.loc.file for bundle in result.model.certificates] == ["secrets/api-tls.yaml"]
+
+
+@needs_helm
+def test_one_applications_ingress_finds_the_secret_another_application_renders(tmp_path: Path) -> None:
+    # Given the Secret moved into a chart of its own, deployed by a third Application
+    tree = tmp_path / "tree"
+    shutil.copytree(HERE / "namespace", tree)
+    chart = tree / "charts" / "certs"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: certs\nversion: 1.0.0\n")
+    secret = (tree / "secrets" / "api-tls.yaml").read_text().replace("  namespace: api\n", "")
+    (chart / "templates" / "api-tls.yaml").write_text(secret)
+    shutil.rmtree(tree / "secrets")
+    app = (tree / "apps" / "api.yaml").read_text()
+    certs_app = app.replace("name: api\n", "name: certs\n").replace("charts/api", "charts/certs")
+    (tree / "apps" / "certs.yaml").write_text(certs_app)
+    # Then no Ingress reports it missing
+    result = audit([tree], AuditOptions(now=NOW, strict=True))
+    assert [f.rule_id for f in result.findings] == []
+    refs = [ref for listener in result.model.listeners if listener.tls for ref in listener.tls.certificates]
+    assert {(ref.cert_path, ref.cert_status.value) for ref in refs} == {("api/api-tls", "ok")}
