@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
     from auditor.gitops.result import DiffResult
+    from auditor.model import Finding
 
 FORMATS = ("table", "json", "sarif", "markdown", "github", "junit")
 _LINKED = {"markdown"}  # formats that take --link-base
@@ -30,3 +31,22 @@ def renderer(name: str, link_base: str | None = None) -> Callable[[AuditResult],
 def diff_renderer(name: str, link_base: str | None = None) -> Callable[[DiffResult], str]:
     render: Callable[..., str] = _module(name).render_diff
     return functools.partial(render, link_base=link_base) if name in _LINKED else render
+
+
+def by_place(findings: Iterable[Finding]) -> list[list[Finding]]:
+    """Findings of one rule at one line, together, in first-seen order. One setting inherited by
+    many servers (an http-level ``ssl_protocols``, an ingress-nginx ConfigMap) gives a finding per
+    server, all pointing at that setting: a PR comment or annotation says it once, naming each."""
+    groups: dict[tuple[str, str, int | None], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.rule_id, finding.loc.file, finding.loc.line), []).append(finding)
+    return list(groups.values())
+
+
+def others(group: list[Finding], limit: int = 8) -> str:
+    """``"and 5 more: a, b, c, d, e"`` for the resources of a group beyond its first finding."""
+    rest = list(dict.fromkeys(f.resource for f in group[1:] if f.resource != group[0].resource))
+    if not rest:
+        return ""
+    shown = ", ".join(rest[:limit]) + (f" and {len(rest) - limit} others" if len(rest) > limit else "")
+    return f"and {len(rest)} more: {shown}"

@@ -1,5 +1,6 @@
-"""GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` per finding, which
-the runner turns into inline annotations on the pull request.
+"""GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` per rule and line
+(naming every resource it affects), which the runner turns into inline annotations on the pull
+request.
 
 Escaping follows the runner's rules (actions/toolkit ``command.ts``): in the message ``%``, CR and
 LF are percent-encoded; in properties ``:`` and ``,`` are too. Findings come most severe first,
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from auditor.model import Finding, Severity
 from auditor.policies import REGISTRY
+from auditor.report import by_place, others
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
@@ -35,7 +37,8 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(finding: Finding) -> str:
+def command(finding: Finding, also: str = "") -> str:
+    """One annotation; ``also`` names the other resources the same line affects."""
     rule = REGISTRY.rules.get(finding.rule_id)
     title = f"{finding.rule_id}: {rule.title}" if rule is not None else finding.rule_id
     props = []
@@ -45,13 +48,15 @@ def command(finding: Finding) -> str:
     if finding.loc.line is not None:
         props.append(f"line={finding.loc.line}")
     props.append(f"title={escape_property(f'[{finding.severity.value}] {title}')}")
-    message = f"{finding.message} ({finding.resource})\nFix: {finding.fix}"
+    message = f"{finding.message} ({finding.resource})" + (f"\n{also[0].upper()}{also[1:]}" if also else "")
+    message += f"\nFix: {finding.fix}"
     return f"::{_COMMAND[finding.severity]} {','.join(props)}::{escape_data(message)}"
 
 
 def _render(findings: Sequence[Finding]) -> str:
-    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.sort_key()))
-    return "".join(command(f) + "\n" for f in ordered)
+    # One annotation per rule and line: the runner shows only the first few of each kind per step.
+    ordered = by_place(sorted(findings, key=lambda f: (-f.severity.rank, f.sort_key())))
+    return "".join(command(group[0], others(group)) + "\n" for group in ordered)
 
 
 def render(result: AuditResult) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from auditor import __version__
 from auditor.model import Finding, Severity
 from auditor.policies import REGISTRY
+from auditor.report import by_place, others
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
@@ -67,12 +68,12 @@ def _assemble(
         out.add("")
         out.add("| Severity | Rule | Location | Finding |")
         out.add("|---|---|---|---|")
-        rows = sorted(findings, key=lambda f: (-f.severity.rank, f.sort_key()))
-        for index, finding in enumerate(rows):
-            if not out.add(_row(finding, link_base), reserve=600):
-                out.omitted.append(f"{len(rows) - index} more {name.lower()}")
+        rows = by_place(sorted(findings, key=lambda f: (-f.severity.rank, f.sort_key())))
+        for index, group in enumerate(rows):
+            if not out.add(_row(group, link_base), reserve=600):
+                out.omitted.append(f"{sum(len(g) for g in rows[index:])} more {name.lower()}")
                 break
-            shown.append(finding)
+            shown.extend(group)
         out.add("")
     if fixed:
         out.add("### Fixed findings")
@@ -116,7 +117,9 @@ class _Writer:
         return "\n".join(self.parts) + "\n"
 
 
-def _row(finding: Finding, link_base: str | None) -> str:
+def _row(group: list[Finding], link_base: str | None) -> str:
+    """One table row for the findings of one rule at one line (see ``by_place``)."""
+    finding = group[0]
     where = _cell(_where(finding))
     if link_base:
         anchor = f"#L{finding.loc.line}" if finding.loc.line else ""
@@ -124,6 +127,9 @@ def _row(finding: Finding, link_base: str | None) -> str:
     message = _cell(finding.message)
     if finding.resource and finding.resource not in finding.message:
         message += f" <br><sub>{_cell(finding.resource)}</sub>"
+    more = others(group)
+    if more:
+        message += f" <br><sub>{_cell(more)}</sub>"
     return f"| **{finding.severity.value}** | `{finding.rule_id}` | {where} | {message} |"
 
 

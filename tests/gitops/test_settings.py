@@ -225,6 +225,23 @@ def test_markdown_details_name_each_place_once() -> None:
     assert found_at.count("sites/s") == 9 and "and 3 more" in found_at
 
 
+def test_one_setting_shared_by_many_servers_is_one_row_and_one_annotation() -> None:
+    # Given an http-level ssl_protocols line that twelve servers inherit, and one server's own line
+    shared = tuple(
+        dataclasses.replace(_finding(i, "accepts TLSv1"), loc=Location("conf.d/tls.conf", 2)) for i in range(12)
+    )
+    diff = DiffResult(Path("/r"), "a", "b", (*shared, _finding(99)), (), ())
+    # Then the comment has a row for each place, the shared one naming the other servers
+    rows = [line for line in markdown.render_diff(diff).splitlines() if line.startswith("| **high**")]
+    assert len(rows) == 2
+    assert "and 11 more: nginx server s1.example.com:443, " in rows[0] and "and 3 others" in rows[0]
+    # And the annotations are one per place as well
+    annotations = github.render_diff(diff).splitlines()
+    files = [a.split("::")[1].split(",")[0] for a in annotations]
+    assert files == ["error file=conf.d/tls.conf", "error file=sites/s99.conf"]
+    assert "%0AAnd 11 more: nginx server s1.example.com:443" in annotations[0]
+
+
 def test_markdown_escapes_config_text() -> None:
     finding = _finding(1, "server_name <script>|x")
     text = markdown.render_diff(DiffResult(Path("/r"), "a", "b", (finding,), (), ()))
