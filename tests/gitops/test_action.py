@@ -17,19 +17,9 @@ import pytest
 import yaml
 
 from tests.conftest import TESTS
+from tests.gitops.gitrepo import FIXTURE, commit, feature_branch, sh
 
 ROOT = TESTS.parent
-FIXTURE = TESTS / "gitops" / "repo"
-
-
-def sh(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit(repo: Path, message: str) -> str:
-    sh(repo, "add", "-A")
-    sh(repo, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message)
-    return sh(repo, "rev-parse", "HEAD")
 
 
 def diff_step() -> str:
@@ -43,12 +33,7 @@ def diff_step() -> str:
 def pull_request(tmp_path: Path) -> tuple[Path, str, str]:
     # Given a feature branch off main (one problem added, one fixed), and main moved on since
     # with a problem of its own that the pull request has nothing to do with
-    repo = tmp_path / "repo"
-    shutil.copytree(FIXTURE / "base", repo)
-    sh(repo, "init", "-q", "-b", "main")
-    commit(repo, "base")
-    sh(repo, "checkout", "-q", "-b", "feature")
-    shutil.copytree(FIXTURE / "feature", repo, dirs_exist_ok=True)
+    repo = feature_branch(tmp_path / "repo")
     head = commit(repo, "feature")
     sh(repo, "checkout", "-q", "main")
     shutil.copy(FIXTURE / "feature" / "edge" / "sites" / "api.conf", repo / "edge" / "sites" / "partner.conf")

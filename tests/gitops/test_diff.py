@@ -23,31 +23,17 @@ from auditor.gitops import git
 from auditor.gitops.cache import Cache
 from auditor.gitops.incremental import ScanOptions, full_scan, obtain
 from tests.conftest import NOW, REPO, TESTS
+from tests.gitops.gitrepo import FIXTURE, commit, feature_branch, sh
 from tests.parsers.test_helm import HELM, needs_helm
 
-FIXTURE = TESTS / "gitops" / "repo"
 SARIF_SCHEMA = TESTS / "data" / "sarif-schema-2.1.0.json"
 NOW_ARG = NOW.date().isoformat()
-
-
-def sh(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def commit(repo: Path, message: str) -> None:
-    sh(repo, "add", "-A")
-    sh(repo, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message)
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Given a main branch with base/ and a feature branch with feature/ copied over it
-    root = tmp_path / "repo"
-    shutil.copytree(FIXTURE / "base", root)
-    sh(root, "init", "-q", "-b", "main")
-    commit(root, "base")
-    sh(root, "checkout", "-q", "-b", "feature")
-    shutil.copytree(FIXTURE / "feature", root, dirs_exist_ok=True)
+    root = feature_branch(tmp_path / "repo")
     monkeypatch.chdir(root)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return root

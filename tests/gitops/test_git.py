@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.gitops import git
-
-
-def sh(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+from tests.gitops.gitrepo import commit, sh
 
 
 @pytest.fixture
@@ -24,8 +21,7 @@ def repo(tmp_path: Path) -> Path:
         (root / "sites" / f"site-{index:03}.conf").write_text(f"server {{ listen {8000 + index}; }}\n")
     (root / "current").symlink_to("sites/site-000.conf")
     sh(root, "init", "-q", "-b", "main")
-    sh(root, "add", "-A")
-    sh(root, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "base")
+    commit(root, "base")
     (root / "sites" / "site-001.conf").write_text("server { listen 443 ssl; }\n")
     return root
 
@@ -90,8 +86,7 @@ def test_sigterm_removes_the_written_revision(tmp_path: Path) -> None:
     for index in range(1500):
         (root / "k8s" / f"app-{index:04}.yaml").write_text(manifest.replace("orders", f"orders-{index}"))
     sh(root, "init", "-q", "-b", "main")
-    sh(root, "add", "-A")
-    sh(root, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "base")
+    commit(root, "base")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch), XDG_CACHE_HOME=str(tmp_path / "cache"))
