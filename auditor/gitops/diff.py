@@ -82,7 +82,9 @@ def run(request: DiffRequest, cache: Cache) -> tuple[DiffResult, list[Waiver]]:
     else:
         head = git.commit_revision(repo, request.head, request.head)
         head_ref = head.commit or "HEAD"
-    if request.base is None:
+    if request.base in (None, "HEAD") and request.head is None and not git.has_commits(repo):
+        base = git.empty_revision(repo)  # the first commit (pre-commit's hook): everything is new
+    elif request.base is None:
         branch = git.default_branch(repo)
         base = git.commit_revision(repo, git.merge_base(repo, branch, head_ref))
         base.label = f"{base.label} (merge-base with {branch})"

@@ -201,6 +201,22 @@ def commit_revision(repo: Path, ref: str, label: str | None = None) -> Revision:
     return Revision(repo, commit, label or commit[:12], listing)
 
 
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's object id of the empty tree
+
+
+def has_commits(repo: Path) -> bool:
+    try:
+        git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    except GitError:
+        return bool(git(repo, "rev-list", "-n", "1", "--all").strip())
+    return True
+
+
+def empty_revision(repo: Path) -> Revision:
+    """The base of a repository's first commit: no files."""
+    return Revision(repo, EMPTY_TREE, "(no commits yet)", {})
+
+
 def worktree_revision(repo: Path) -> Revision:
     """Tracked files as the index knows them, re-hashed where the working tree differs, plus
     untracked files that are not ignored; deleted files are left out."""

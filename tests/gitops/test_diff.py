@@ -407,3 +407,22 @@ def test_classify_pairs_a_finding_with_itself_before_pairing_by_fingerprint() ->
     reason = Suppression(Location("sites/api.conf", 8), ("tls-legacy-protocol",), "partner needs it", "inline")
     suppressed = dataclasses.replace(at(9), suppression=reason)
     assert classify([at(5), at(9)], [at(5)], [suppressed]) == ([], [], [at(5)])
+
+
+def test_the_first_commit_has_everything_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a repository with no commit yet and staged files (pre-commit's hook runs `diff --base HEAD`)
+    root = tmp_path / "new-repo"
+    shutil.copytree(FIXTURE / "base", root)
+    sh(root, "init", "-q", "-b", "main")
+    sh(root, "add", "-A")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # Then every finding is new, against an empty base, whether HEAD is named or not
+    for argv in (["--base", "HEAD"], []):
+        code, out, _ = run(capsys, "diff", *argv, "--format", "json", "--now", NOW_ARG)
+        data = json.loads(out)
+        assert code == 1
+        assert data["base"] == "(no commits yet)"
+        assert (len(data["new"]), data["fixed"], data["unchanged"]) == (7, [], [])
