@@ -3,12 +3,15 @@
 FROM python:3.12-slim
 
 ARG HELM_VERSION=v3.17.3
-# helm renders charts for `confaudit scan`; fetched from the official release.
+# helm renders charts for `confaudit scan`; fetched from the official release. `confaudit diff`
+# reads the mounted repository with git, which refuses one owned by another user ("dubious
+# ownership") unless told otherwise: the image only ever reads it.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl git \
     && curl -fsSL "https://get.helm.sh/helm-${HELM_VERSION}-linux-amd64.tar.gz" \
        | tar -xz -C /usr/local/bin --strip-components=1 linux-amd64/helm \
-    && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+    && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
+    && git config --system --add safe.directory '*'
 
 WORKDIR /opt/confaudit
 COPY pyproject.toml README.md ./
