@@ -7,7 +7,6 @@ SARIF results); the JSON adds a ``probe`` object with the endpoints' answers and
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections import Counter
 from typing import Any
@@ -23,7 +22,9 @@ def render(fmt: str, probe: ProbeResult) -> str:
     """``table`` and ``json`` add the endpoints' answers and the comparison; the other formats
     (sarif, markdown, github, junit) are ``scan``'s reporters over the probe's findings."""
     if fmt == "json":
-        return json.dumps(document(probe), indent=2) + "\n"
+        from auditor.report import dumps
+
+        return dumps(document(probe), flat_from=3) + "\n"  # the probe's rows one per line, too
     if fmt == "table":
         return table(probe)
     from auditor.report import renderer

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.model import Finding, Severity
+from auditor.report import dumps
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
@@ -55,20 +55,6 @@ def document(result: AuditResult) -> dict[str, Any]:
         "errors": [finding_dict(f) for f in result.errors],
         "internal_errors": [{"rule_id": e.rule_id, "message": e.message} for e in result.internal_errors],
     }
-
-
-def dumps(value: Any, flat_from: int = 2, level: int = 0) -> str:
-    """JSON indented by two spaces for the first ``flat_from`` levels, each deeper value on one line:
-    a finding per line. (``json.dumps(indent=2)`` runs the pure-Python encoder, several times slower
-    on a report of thousands of findings; one line each also suits grep and diff.)"""
-    if level >= flat_from or not isinstance(value, (dict, list)) or not value:
-        return json.dumps(value)
-    pad = "  " * (level + 1)
-    if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(str(k))}: {dumps(v, flat_from, level + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
-    items = [pad + dumps(v, flat_from, level + 1) for v in value]
-    return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
 
 
 def render(result: AuditResult) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from auditor import __version__
 from auditor.fingerprint import fingerprint
 from auditor.model import Finding, Severity
 from auditor.policies import REGISTRY, Rule
+from auditor.report import dumps
 
 if TYPE_CHECKING:
     from auditor.api import AuditResult
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from auditor.gitops.result import DiffResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# Indented down to the run's members; each result (and the tool's rule table) is one line.
+FLAT_FROM = 4
 _LEVEL = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
@@ -128,7 +130,7 @@ def _document(
 
 
 def render(result: AuditResult) -> str:
-    return json.dumps(document(result), indent=2) + "\n"
+    return dumps(document(result), flat_from=FLAT_FROM) + "\n"
 
 
 def render_diff(diff: DiffResult) -> str:
@@ -137,4 +139,4 @@ def render_diff(diff: DiffResult) -> str:
     their alerts when they no longer appear."""
     findings = [(f, "new") for f in diff.new] + [(f, "unchanged") for f in diff.unchanged]
     findings += [(f, "unchanged") for f in diff.suppressed]
-    return json.dumps(_document(diff.root, findings, diff.internal_errors), indent=2) + "\n"
+    return dumps(_document(diff.root, findings, diff.internal_errors), flat_from=FLAT_FROM) + "\n"
