@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,20 +77,7 @@ def classify(
 def run(request: DiffRequest, cache: Cache) -> tuple[DiffResult, list[Waiver]]:
     started = time.perf_counter()
     repo = request.repo
-    if request.head is None:
-        head = git.worktree_revision(repo)
-        head_ref = "HEAD"
-    else:
-        head = git.commit_revision(repo, request.head, request.head)
-        head_ref = head.commit or "HEAD"
-    if request.base in (None, "HEAD") and request.head is None and not git.has_commits(repo):
-        base = git.empty_revision(repo)  # the first commit (pre-commit's hook): everything is new
-    elif request.base is None:
-        branch = git.default_branch(repo)
-        base = git.commit_revision(repo, git.merge_base(repo, branch, head_ref))
-        base.label = f"{base.label} (merge-base with {branch})"
-    else:
-        base = git.commit_revision(repo, request.base, request.base)
+    base, head = _revisions(request)
     listed = time.perf_counter()
     base_state = obtain(base, request.options, cache)
     head_state = obtain(head, request.options, cache, start=base_state)
@@ -118,6 +106,30 @@ def run(request: DiffRequest, cache: Cache) -> tuple[DiffResult, list[Waiver]]:
         {"list": listed - started, "total": time.perf_counter() - started},
     )
     return result, expired
+
+
+def _revisions(request: DiffRequest) -> tuple[git.Revision, git.Revision]:
+    """(base, head). The working tree is listed in a thread while the base is looked up: both are
+    a few git commands, mostly waiting."""
+    repo = request.repo
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        if request.head is None:
+            worktree = pool.submit(git.worktree_revision, repo)
+            head_ref = "HEAD"
+        else:
+            head = git.commit_revision(repo, request.head, request.head)
+            head_ref = head.commit or "HEAD"
+        if request.base in (None, "HEAD") and request.head is None and not git.has_commits(repo):
+            base = git.empty_revision(repo)  # the first commit (pre-commit's hook): everything is new
+        elif request.base is None:
+            branch = git.default_branch(repo)
+            base = git.commit_revision(repo, git.merge_base(repo, branch, head_ref))
+            base.label = f"{base.label} (merge-base with {branch})"
+        else:
+            base = git.commit_revision(repo, request.base, request.base)
+        if request.head is None:
+            head = worktree.result()
+    return base, head
 
 
 def _settle(state: State, request: DiffRequest, root: Path, today: dt.date) -> tuple[list[Finding], list[Waiver]]:
