@@ -65,6 +65,7 @@ def _diff(args: argparse.Namespace) -> int:
     from auditor.gitops.cache import Cache, default_dir
     from auditor.gitops.incremental import ScanOptions
     from auditor.model import Severity
+    from auditor.parsers.yamlfiles import gc_paused
     from auditor.report import diff_renderer
 
     try:
@@ -81,15 +82,19 @@ def _diff(args: argparse.Namespace) -> int:
     options = ScanOptions(scope, now, settings.cert_expiry_days, settings.excludes)
     request = diff.DiffRequest(repo, args.base, args.head, options, rules, skip, settings.config, settings.baseline)
     cache = Cache(None if args.no_cache else default_dir())
-    try:
-        with _exit_on_sigterm():
-            result, expired = diff.run(request, cache)
-    except git.GitError as exc:
-        print(f"confaudit: error: {exc}", file=sys.stderr)
-        return 2
-    cliopts.warn_expired(expired, settings.config)
-    for fmt, output in reports:
-        cliopts.write(diff_renderer(fmt, args.link_base)(result), output)
+    # Two revisions' findings and dependency records stay alive to the end and hold no cycles
+    # worth collecting: the collector only rescanned them (about 15% of a warm diff; the peak
+    # memory of a cold diff of the bench repository is the same without it).
+    with gc_paused():
+        try:
+            with _exit_on_sigterm():
+                result, expired = diff.run(request, cache)
+        except git.GitError as exc:
+            print(f"confaudit: error: {exc}", file=sys.stderr)
+            return 2
+        cliopts.warn_expired(expired, settings.config)
+        for fmt, output in reports:
+            cliopts.write(diff_renderer(fmt, args.link_base)(result), output)
     threshold = Severity.parse(settings.fail_on).rank
     return 1 if any(f.severity.rank >= threshold for f in result.new) else 0
 
