@@ -145,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from auditor.api import AuditOptions, audit
     from auditor.discover import scan_root
+    from auditor.gcpause import gc_paused
     from auditor.model import Severity
     from auditor.report import renderer
     from auditor.suppress import settle
@@ -184,30 +185,34 @@ def _scan(args: argparse.Namespace) -> int:
         helm_timeout=args.helm_timeout,
         repo_map=tuple(args.repo_map or ()),
     )
-    try:
-        result = audit(args.paths, options)
-    except ValueError as exc:  # unknown rule ids
-        print(f"confaudit: error: {exc}", file=sys.stderr)
-        return 2
-    if args.write_baseline is not None:
-        from auditor import baseline
+    # What the parsers build stays alive until the report is written and holds no cycles worth
+    # collecting: automatic collections only rescan it (0.6-1.8 s of a 6-7 s scan of 10,000
+    # manifests and 1,000 nginx sites, at the same peak memory).
+    with gc_paused():
+        try:
+            result = audit(args.paths, options)
+        except ValueError as exc:  # unknown rule ids
+            print(f"confaudit: error: {exc}", file=sys.stderr)
+            return 2
+        if args.write_baseline is not None:
+            from auditor import baseline
 
-        result, _ = settle(result, config=settings.config, today=cliopts.today(args.now), keep_rules=options.rules)
-        count = baseline.write(args.write_baseline, result.active, result.root)
-        print(f"confaudit: wrote {count} findings to the baseline {args.write_baseline}", file=sys.stderr)
-        return 0
-    result, expired = settle(
-        result,
-        config=settings.config,
-        baseline=settings.baseline,
-        today=cliopts.today(args.now),
-        keep_rules=options.rules,
-    )
-    cliopts.warn_expired(expired, settings.config)
-    for fmt, output in reports:
-        cliopts.write(renderer(fmt, args.link_base)(result), output)
-    threshold = Severity.parse(settings.fail_on).rank
-    return 1 if any(f.severity.rank >= threshold for f in result.active) else 0
+            result, _ = settle(result, config=settings.config, today=cliopts.today(args.now), keep_rules=options.rules)
+            count = baseline.write(args.write_baseline, result.active, result.root)
+            print(f"confaudit: wrote {count} findings to the baseline {args.write_baseline}", file=sys.stderr)
+            return 0
+        result, expired = settle(
+            result,
+            config=settings.config,
+            baseline=settings.baseline,
+            today=cliopts.today(args.now),
+            keep_rules=options.rules,
+        )
+        cliopts.warn_expired(expired, settings.config)
+        for fmt, output in reports:
+            cliopts.write(renderer(fmt, args.link_base)(result), output)
+        threshold = Severity.parse(settings.fail_on).rank
+        return 1 if any(f.severity.rank >= threshold for f in result.active) else 0
 
 
 def _rules(args: argparse.Namespace) -> int:

@@ -61,11 +61,11 @@ def _now(text: str | None) -> dt.datetime:
 
 def _diff(args: argparse.Namespace) -> int:
     from auditor.engine import select_rules
+    from auditor.gcpause import gc_paused
     from auditor.gitops import diff, git
     from auditor.gitops.cache import Cache, default_dir
     from auditor.gitops.incremental import ScanOptions
     from auditor.model import Severity
-    from auditor.parsers.yamlfiles import gc_paused
     from auditor.report import diff_renderer
 
     try:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.discover import Kind, SourceFile
+from auditor.gcpause import gc_paused
 from auditor.model import Model
 from auditor.parsers import argocd, helm, yamlfiles
 from auditor.parsers.base import ParseContext
@@ -69,7 +70,7 @@ def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseCont
     if charts or scan.rendered:
         log.info("helm: %d renders in %.2f s wall time", scan.rendered + len(standalone), time.monotonic() - started)
     unused = [doc for rel, docs in scan.docs_by_file.items() if rel not in scan.consumed_files for doc in docs]
-    with yamlfiles.gc_paused():
+    with gc_paused():
         shared = scan.flush(unused)
         scan.model.extend(yamlfiles.route(unused, shared, skip=_SKIP))
     return scan.model

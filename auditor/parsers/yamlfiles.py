@@ -10,16 +10,15 @@ reports; an alias bomb or a monster file is refused instead of exhausting memory
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from auditor.discover import SourceFile
+from auditor.gcpause import gc_paused
 from auditor.model import Location, Model, Problem, Suppression
 from auditor.parsers.base import ParseContext
 from auditor.suppress import scan_text
@@ -257,23 +256,6 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
         message = str(exc) if isinstance(exc, YamlTooLarge) else f"YAML could not be loaded: {type(exc).__name__}"
         return problem(first_line + line_offset, message)
     return documents
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large acyclic data.
-
-    Loading creates hundreds of thousands of dicts and lists that all stay alive; each automatic
-    collection rescans them, which doubled the load time of a 10,000-document tree. Nothing built
-    here forms reference cycles that matter, and collection resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load_all(files: list[SourceFile], model: Model) -> dict[str, list[Document]]:

@@ -10,8 +10,9 @@ import os
 from typing import Any
 
 from auditor.discover import SourceFile
+from auditor.gcpause import gc_paused
 from auditor.model import Problem, Suppression
-from auditor.parsers.yamlfiles import Document, Loaded, gc_paused, load_path
+from auditor.parsers.yamlfiles import Document, Loaded, load_path
 from auditor.yamlload import LineTree
 
 # Loading is the bulk of a large scan: past this many bytes of YAML, files are loaded by a pool of
