@@ -2,13 +2,17 @@
 
 Directories are walked with symlinks followed once (a link back into a visited directory is a
 loop and is skipped), ``--exclude`` globs and ``.confauditignore`` patterns (gitignore syntax)
-prune the walk, and every file is classified without being parsed.
+prune the walk, and every file is classified without being parsed. A link into the kernel's
+pseudo file systems (/proc, /sys, /dev) is never followed; with ``contained`` (a revision that
+``confaudit diff`` wrote out) no link that leaves the scan root is: it can only point at the
+machine running the scan, never at the repository.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -18,6 +22,8 @@ from typing import Any
 
 from auditor.model import Location, Problem
 
+log = logging.getLogger("confaudit")
+_PSEUDO_FS = ("/proc", "/sys", "/dev")
 MAX_FILE_BYTES = 20 * 1024 * 1024  # config files larger than this are reported, not parsed
 _SNIFF_BYTES = 8192
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".terraform", ".venv", ".tox"}
@@ -75,17 +81,21 @@ def relative(path: Path, root: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
-def discover(paths: Iterable[Path], excludes: Iterable[str] = (), root: Path | None = None) -> Discovery:
-    """``root`` (default: the common directory of ``paths``) is what reported paths are relative to."""
+def discover(
+    paths: Iterable[Path], excludes: Iterable[str] = (), root: Path | None = None, contained: bool = False
+) -> Discovery:
+    """``root`` (default: the common directory of ``paths``) is what reported paths are relative to;
+    ``contained``: follow no symlink out of it (see the module text)."""
     paths = [Path(p) for p in paths]
     root = Path(os.path.abspath(root)) if root is not None else scan_root(paths)
     result = Discovery(root)
     ignore = result.ignore = _IgnoreRules(root, excludes)
     visited_dirs: set[tuple[int, int]] = set()
+    fence = os.path.realpath(root) if contained else None
     for path in paths:
         absolute = Path(os.path.abspath(path))
         if absolute.is_dir():
-            _walk(absolute, root, ignore, visited_dirs, result)
+            _walk(absolute, root, ignore, visited_dirs, result, fence)
         elif absolute.is_file():
             _add_file(absolute, root, result, explicit=True)
         else:
@@ -96,10 +106,14 @@ def discover(paths: Iterable[Path], excludes: Iterable[str] = (), root: Path | N
     return result
 
 
-def _walk(top: Path, root: Path, ignore: _IgnoreRules, visited: set[tuple[int, int]], out: Discovery) -> None:
-    stack = [top]
+def _walk(
+    top: Path, root: Path, ignore: _IgnoreRules, visited: set[tuple[int, int]], out: Discovery, fence: str | None
+) -> None:
+    # Each directory goes with its real path (links resolved), so that what lies below a followed
+    # link is held to the same limits as the link itself.
+    stack = [(top, os.path.realpath(top))]
     while stack:
-        directory = stack.pop()
+        directory, real = stack.pop()
         try:
             stat = directory.stat()
         except OSError:
@@ -130,6 +144,9 @@ def _walk(top: Path, root: Path, ignore: _IgnoreRules, visited: set[tuple[int, i
         for entry in entries:
             path = Path(entry.path)
             rel = relative(path, root)
+            target = _target(entry) if entry.is_symlink() else os.path.join(real, entry.name)
+            if target is None or not _may_follow(target, fence, rel):
+                continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
@@ -137,10 +154,31 @@ def _walk(top: Path, root: Path, ignore: _IgnoreRules, visited: set[tuple[int, i
             if is_dir:
                 if entry.name in _SKIP_DIRS or ignore.is_ignored(rel, True):
                     continue
-                stack.append(path)
+                stack.append((path, target))
             elif not ignore.is_ignored(rel, False):
                 _add_file(path, root, out, explicit=False)
     return None
+
+
+def _target(entry: os.DirEntry[str]) -> str | None:
+    try:
+        return os.path.realpath(entry.path)
+    except OSError:  # a link that vanished while it was resolved (a process in /proc)
+        return None
+
+
+def _may_follow(target: str, fence: str | None, rel: str) -> bool:
+    if any(_within(target, pseudo) for pseudo in _PSEUDO_FS):
+        log.warning("%s is in %s, a kernel file system: not read", rel, target)
+        return False
+    if fence is not None and not _within(target, fence):
+        log.warning("%s links to %s, outside the scanned revision: not read", rel, target)
+        return False
+    return True
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _add_file(path: Path, root: Path, out: Discovery, explicit: bool) -> None:
@@ -213,14 +251,15 @@ class _IgnoreRules:
 
     def load_dir(self, directory: Path) -> None:
         ignore_file = directory / ".confauditignore"
-        if ignore_file.is_file():
-            try:
-                lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
+        try:
+            if not ignore_file.is_file():
                 return
-            prefix = relative(directory, self._root)
-            prefix = "" if prefix == "." else prefix + "/"
-            self._specs.append((prefix, self._pathspec.PathSpec.from_lines("gitignore", lines)))
+            lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:  # a directory we may list but not look into
+            return
+        prefix = relative(directory, self._root)
+        prefix = "" if prefix == "." else prefix + "/"
+        self._specs.append((prefix, self._pathspec.PathSpec.from_lines("gitignore", lines)))
 
     def is_ignored(self, rel: str, is_dir: bool) -> bool:
         if not is_dir and "/" in rel and self.is_ignored(rel.rsplit("/", 1)[0], True):

@@ -426,3 +426,27 @@ def test_the_first_commit_has_everything_new(
         assert code == 1
         assert data["base"] == "(no commits yet)"
         assert (len(data["new"]), data["fixed"], data["unchanged"]) == (7, [], [])
+
+
+def test_a_link_out_of_the_repository_is_not_followed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a pull request that commits a link to a folder of the machine running the check
+    outside = tmp_path / "runner"
+    outside.mkdir()
+    shutil.copy(TESTS / "rules" / "tls-legacy-protocol" / "bad_tls10.conf", outside / "leak.conf")
+    root = feature_branch(tmp_path / "repo")
+    commit(root, "feature")
+    (root / "edge" / "host").symlink_to(outside)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # When the diff runs, it reads the revision's files only: the link's target is not scanned
+    code, out, _ = run(capsys, "diff", "--base", "main", "--format", "json", "--now", NOW_ARG)
+    data = json.loads(out)
+    everything = data["new"] + data["unchanged"] + data["suppressed"] + data["errors"]
+    assert not [f for f in everything if f["file"].startswith("edge/host")]
+    assert any(r.getMessage().startswith("edge/host links to ") for r in caplog.records)
+    assert (code, {f["file"] for f in data["new"]}) == (1, {"edge/sites/api.conf"})  # the feature's own
