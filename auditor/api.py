@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class AuditOptions:
     sets: tuple[str, ...] = ()  # helm --set K=V, applied to every chart render
     helm_timeout: float = 60.0  # seconds per chart
     repo_map: tuple[tuple[str, str], ...] = ()  # Argo CD repoURL -> folder
+    contained: bool = False  # read nothing outside the scan root (a revision confaudit diff wrote out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +119,16 @@ def _evaluate(
 
 
 def build_model(found: Discovery, options: AuditOptions) -> Model:
+    fence = os.path.realpath(found.root) if options.contained else None
     ctx = ParseContext(
         found.root,
-        CertStore(found.root),
+        CertStore(found.root, fence),
         options.helm_bin,
         options.values,
         sets=options.sets,
         helm_timeout=options.helm_timeout,
         repo_map=options.repo_map,
+        fence=fence,
     )
     model = Model()
     model.problems.extend(found.problems)

@@ -171,7 +171,8 @@ def scan_folder(folder: Path, options: ScanOptions) -> Any:
 
     paths = [folder / p for p in options.scope if (folder / p).exists()]
     found = discover(paths, options.excludes, root=folder, contained=True)
-    result = audit_discovery(found, AuditOptions(now=options.now, cert_expiry_days=options.cert_expiry_days))
+    audit_options = AuditOptions(now=options.now, cert_expiry_days=options.cert_expiry_days, contained=True)
+    result = audit_discovery(found, audit_options)
     for cert, _, _ in result.model.all_certificates():
         result.model.depends(cert.loc.file, NOW_SYMBOL)
     return result

@@ -28,7 +28,7 @@ from typing import Any
 
 from auditor.discover import relative
 from auditor.model import Location, Model, Problem
-from auditor.parsers.base import ParseContext
+from auditor.parsers.base import ParseContext, outside
 from auditor.parsers.helm import Release, release_name
 from auditor.parsers.yamlfiles import Document
 from auditor.yamlload import YAMLError, safe_load
@@ -241,7 +241,7 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
             where = app.at(*key, "path")
         else:
             continue  # a values-only source (`ref:`), read through the others' `$ref/` paths
-        if not chart.exists():
+        if not chart.exists() or outside(chart, ctx.fence):
             result.missing.append(chart)
             result.problems.append(
                 Problem(
@@ -284,9 +284,9 @@ def _release(
         if name.startswith(("http://", "https://")):
             continue  # fetched by Argo CD at sync time; not in the tree
         path = _value_file(name, chart, refs, manifest, ctx)
-        if path is not None and not path.is_file():
+        if path is not None and (not path.is_file() or outside(path, ctx.fence)):
             result.missing.append(path)
-        if path is None or not path.is_file():
+        if path is None or not path.is_file() or outside(path, ctx.fence):
             if not helm.get("ignoreMissingValueFiles"):
                 shown = relative(path, ctx.root) if path is not None else name
                 result.problems.append(

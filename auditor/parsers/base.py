@@ -14,11 +14,22 @@ from auditor.parsers.certs import CertFile, parse_bytes
 MAX_CERT_BYTES = 1024 * 1024
 
 
+def outside(path: Path | str, fence: str | None) -> bool:
+    """Is ``path`` (links resolved) out of ``fence``, the real scan root of a contained scan? A
+    revision ``confaudit diff`` writes out holds the repository only: a reference out of it
+    (``../../../etc/ssl/x.pem``) can only name a file of the machine running the check."""
+    if fence is None:
+        return False
+    real = os.path.realpath(path)
+    return real != fence and not real.startswith(fence.rstrip(os.sep) + os.sep)
+
+
 class CertStore:
     """Parses each certificate/key file once, whoever asks for it (a config or the tree walk)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fence: str | None = None) -> None:
         self.root = root
+        self.fence = fence
         self._files: dict[str, CertFile] = {}
         self._resolved: dict[tuple[str, Path, tuple[Path, ...]], tuple[RefStatus, CertFile | None]] = {}
         self.reads: dict[str, set[str]] = {}  # referencing file -> paths looked up (see Model.reads)
@@ -101,6 +112,8 @@ class CertStore:
             path = mapped
         else:
             path = base / path
+        if outside(path, self.fence):
+            return RefStatus.EXTERNAL, None  # judged as a file of the host, like /etc/ssl/...
         if not path.is_file():
             return RefStatus.MISSING, None
         return RefStatus.OK, self.load(path)
@@ -158,6 +171,7 @@ class ParseContext:
     # batches (each Argo CD Application's or chart's output): one Application's Ingress names the
     # Secret another Application or a plain manifest defines. A ``kubernetes.Index``.
     shared_tls: Any = None
+    fence: str | None = None  # contained scans (confaudit diff): read nothing outside this real path
 
     def rel(self, path: Path) -> str:
         return relative(path, self.root)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.model import Location, Model, Problem, Upstream
-from auditor.parsers.base import ParseContext, map_absolute
+from auditor.parsers.base import ParseContext, map_absolute, outside
 
 if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document
@@ -172,7 +172,7 @@ class Files:
             return self._mounted(path, bases[0])
         for base in bases:
             candidate = base / path
-            if candidate.is_file():
+            if candidate.is_file() and not outside(candidate, self.ctx.fence):
                 return candidate
         return None
 

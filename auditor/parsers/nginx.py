@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.discover import SourceFile
 from auditor.model import Location, Model, Problem, Suppression, UnknownDirective
-from auditor.parsers.base import ParseContext, lookup_paths, map_absolute
+from auditor.parsers.base import ParseContext, lookup_paths, map_absolute, outside
 from auditor.suppress import parse_comment
 
 # Files nginx packages install next to nginx.conf; a config that includes them relies on the
@@ -130,7 +130,8 @@ class Tree:
         key = (pattern, prefix)
         cached = self._resolved.get(key)
         if cached is None:
-            cached = self._resolved[key] = [Path(os.path.realpath(p)) for p in self._resolve(pattern, prefix)]
+            found = (Path(os.path.realpath(p)) for p in self._resolve(pattern, prefix))
+            cached = self._resolved[key] = [p for p in found if not outside(p, self.ctx.fence)]
         return cached
 
     def _resolve(self, pattern: str, prefix: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -145,3 +146,37 @@ def test_a_revision_that_cannot_be_written_is_an_error(repo: Path, monkeypatch: 
     with pytest.raises(git.GitError, match=r"cannot write .* No space left on device"):
         with git.written(revision, revision.listing):
             pass
+
+
+def test_a_written_revision_reads_nothing_its_configs_name_outside_it(tmp_path: Path) -> None:
+    # Given files of the machine running the check, and a revision whose nginx config reaches
+    # them through ../ (an include and a certificate)
+    from auditor.api import AuditOptions, audit
+    from auditor.gitops.incremental import ScanOptions, scan_folder
+    from tests.conftest import NOW, TESTS
+
+    host = tmp_path / "host"
+    host.mkdir()
+    shutil.copy(TESTS / "certs" / "expired.crt", host / "server.crt")
+    (host / "extra.conf").write_text(
+        f"server {{ listen 8443 ssl; server_name host.example.com; ssl_certificate {host}/server.crt;"
+        f" ssl_certificate_key {host}/server.key; ssl_protocols TLSv1 TLSv1.2; }}\n"
+    )
+    escape = "../" * 30 + str(host).lstrip("/")
+    revision = tmp_path / "revision"
+    revision.mkdir()
+    (revision / "nginx.conf").write_text(
+        "events {}\nhttp {\n    include "
+        + escape
+        + "/*.conf;\n    server {\n        listen 443 ssl;\n        server_name api.example.com;\n"
+        + f"        ssl_certificate {escape}/server.crt;\n        ssl_certificate_key {escape}/server.key;\n"
+        + "    }\n}\n"
+    )
+    # When it is scanned as confaudit diff scans a revision, and as scan would
+    contained = scan_folder(revision, ScanOptions((".",), NOW)).findings
+    free = audit([revision], AuditOptions(now=NOW)).findings
+    # Then only the contained scan leaves the host's certificate alone (the include's files are
+    # not read either way: nginx files come from the tree's own walk)
+    assert ("cert-expired", "../host/server.crt") in {(f.rule_id, f.loc.file) for f in free}
+    assert not [f for f in contained if f.loc.file.startswith("..") or "server.crt" in f.message]
+    assert not [f for f in free + contained if f.rule_id == "tls-legacy-protocol"]
