@@ -3,7 +3,7 @@
 Directories are walked with symlinks followed once (a link back into a visited directory is a
 loop and is skipped), ``--exclude`` globs and ``.confauditignore`` patterns (gitignore syntax)
 prune the walk, and every file is classified without being parsed. A link into the kernel's
-pseudo file systems (/proc, /sys, /dev) is never followed; with ``contained`` (a revision that
+pseudo file systems (/proc, /sys) is never followed; with ``contained`` (a revision that
 ``confaudit diff`` wrote out) no link that leaves the scan root is: it can only point at the
 machine running the scan, never at the repository.
 """
@@ -23,7 +23,10 @@ from typing import Any
 from auditor.model import Location, Problem
 
 log = logging.getLogger("confaudit")
-_PSEUDO_FS = ("/proc", "/sys", "/dev")
+# Kernel file systems: endless trees and files that block or change as they are read. (Not /dev:
+# its devices are no regular files, /dev/fd leads into /proc, and /dev/shm is where large
+# revisions are written for confaudit diff.)
+_PSEUDO_FS = ("/proc", "/sys")
 MAX_FILE_BYTES = 20 * 1024 * 1024  # config files larger than this are reported, not parsed
 _SNIFF_BYTES = 8192
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".terraform", ".venv", ".tox"}

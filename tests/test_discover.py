@@ -20,19 +20,19 @@ BAD_SITE = REPO / "tests" / "rules" / "tls-legacy-protocol" / "bad_tls10.conf"
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc on this machine")
 def test_links_into_kernel_file_systems_are_not_followed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # Given a tree with a site, and links to /proc, /dev and to the root of the machine
+    # Given a tree with a site, and links to /proc, /sys and to the root of the machine
     (tmp_path / "site.conf").write_text(BAD_SITE.read_text())
     (tmp_path / "proc").symlink_to("/proc/self")
-    (tmp_path / "devices").symlink_to("/dev")
+    (tmp_path / "kernel").symlink_to("/sys")
     (tmp_path / "machine").symlink_to("/")
-    # When only /proc and /dev are looked at below the link to / (the walk of the rest is cut
+    # When only /proc and /sys are looked at below the link to / (the walk of the rest is cut
     # short by excluding it, as a test cannot walk a whole machine)
     with caplog.at_level(logging.WARNING, logger="confaudit"):
-        found = discover([tmp_path], excludes=["machine/*", "!machine/proc", "!machine/dev"])
+        found = discover([tmp_path], excludes=["machine/*", "!machine/proc", "!machine/sys"])
     # Then none of them is read, each is named in a warning, and the site is found
     assert [f.rel for f in found.files] == ["site.conf"]
     warned = {r.getMessage().split(" ")[0] for r in caplog.records}
-    assert {"proc", "devices", "machine/proc", "machine/dev"} <= warned
+    assert {"proc", "kernel", "machine/proc", "machine/sys"} <= warned
 
 
 def test_contained_discovery_reads_nothing_outside_the_root(tmp_path: Path) -> None:

@@ -180,3 +180,28 @@ def test_a_written_revision_reads_nothing_its_configs_name_outside_it(tmp_path: 
     assert ("cert-expired", "../host/server.crt") in {(f.rule_id, f.loc.file) for f in free}
     assert not [f for f in contained if f.loc.file.startswith("..") or "server.crt" in f.message]
     assert not [f for f in free + contained if f.rule_id == "tls-legacy-protocol"]
+
+
+@pytest.mark.skipif(not os.access(git.SHM, os.W_OK), reason="no writable /dev/shm on this machine")
+def test_a_revision_written_to_memory_is_scanned_whole(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a revision large enough to go to /dev/shm
+    from auditor.gitops.incremental import ScanOptions, scan_folder
+    from tests.conftest import NOW
+
+    revision = git.commit_revision(repo, "main")
+    options = ScanOptions((".",), NOW)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    with git.written(revision, revision.listing) as folder:
+        assert folder.parent == git.SHM
+        in_memory = scan_folder(folder, options)
+    # Then it is scanned as the same revision written to disk is (a scan that skipped the
+    # folder, as the /dev guard once did, would find no file at all)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    with git.written(revision, revision.listing) as folder:
+        assert folder.parent == tmp_path
+        on_disk = scan_folder(folder, options)
+    assert len(in_memory.model.files) == len(on_disk.model.files) >= 300
+    assert set(in_memory.findings) == set(on_disk.findings)
