@@ -18,6 +18,7 @@ Targets: warm one-manifest diff < 2 x scan(that file) + 1 s; cold diff < 2 x one
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -140,6 +141,16 @@ def main() -> int:
         site.write_text(site.read_text().replace("server {", "server {\n    # bench edit", 1))
         nginx_warm = confaudit(repo, warm_cache, "diff", "--now", NOW, "-f", "json", "-o", os.devnull)
         git(repo, "checkout", "-q", "--", ".")
+        # A fast diff must still be a whole one: same files and findings as the full scan.
+        scanned, diffed = scratch / "scan.json", scratch / "diff.json"
+        confaudit(repo, scratch / "none", "scan", ".", "--now", NOW, "-f", "json", "-o", str(scanned))
+        edit(manifest, "check")
+        confaudit(repo, warm_cache, "diff", "--now", NOW, "-f", "json", "-o", str(diffed))
+        git(repo, "checkout", "-q", "--", ".")
+        whole = json.loads(scanned.read_text())["summary"]
+        summary = json.loads(diffed.read_text())["summary"]
+        if (summary["files"], summary["new"] + summary["unchanged"]) != (whole["files"], whole["findings"]):
+            raise SystemExit(f"the diff does not cover the tree: scan {whole}, diff {summary}")
     print(f"full scan                         {full:7.2f} s")
     print(f"scan of {rel} alone  {one:7.2f} s")
     print(
