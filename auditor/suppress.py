@@ -32,29 +32,54 @@ _DIRECTIVE = re.compile(r"confaudit\s*:\s*ignore\b(?P<rest>.*)$", re.IGNORECASE)
 _RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+ANNOTATION = "confaudit.io/ignore"  # the same directive on a Kubernetes object: `rule-id[,...] -- reason`
+
+
 def parse_comment(text: str, loc: Location, resource: str) -> Suppression | Problem | None:
     """Read one comment's text (without the ``#``). None when it is not a confaudit directive."""
     match = _DIRECTIVE.search(text)
     if match is None:
         return None
-    rest = match.group("rest")
-    ids_part, sep, reason = rest.partition("--")
+    return _directive(
+        match.group("rest"),
+        loc,
+        resource,
+        "confaudit ignore directive",
+        "'# confaudit: ignore cert-expiring -- reason'",
+        "",
+        "inline",
+    )
+
+
+def parse_annotation(value: str, loc: Location, resource: str) -> Suppression | Problem:
+    """The ``confaudit.io/ignore`` annotation's value -> a suppression, or the problem with it."""
+    return _directive(
+        value,
+        loc,
+        resource,
+        f"annotation {ANNOTATION}",
+        "'shutdown-no-prestop -- reason'",
+        ": nothing is ignored",
+        "annotation",
+    )
+
+
+def _directive(
+    text: str, loc: Location, resource: str, what: str, example: str, consequence: str, kind: str
+) -> Suppression | Problem:
+    """``rule-id[,rule-id] -- reason``: the reason is required."""
+    ids_part, sep, reason = text.partition("--")
     rule_ids = tuple(r for r in re.split(r"[,\s]+", ids_part.strip()) if r)
     if not rule_ids or not all(_RULE_ID.match(r) for r in rule_ids):
-        return Problem(
-            "suppression-invalid",
-            loc,
-            resource,
-            "confaudit ignore directive must name rule ids, e.g. '# confaudit: ignore cert-expiring -- reason'",
-        )
+        return Problem("suppression-invalid", loc, resource, f"{what} must name rule ids, e.g. {example}")
     if not sep or not reason.strip():
         return Problem(
             "suppression-invalid",
             loc,
             resource,
-            f"confaudit ignore directive for {', '.join(rule_ids)} has no reason after '--'",
+            f"{what} for {', '.join(rule_ids)} has no reason after '--'{consequence}",
         )
-    return Suppression(loc, rule_ids, reason.strip())
+    return Suppression(loc, rule_ids, reason.strip(), kind=kind)
 
 
 def scan_text(text: str, file: str) -> list[Suppression | Problem]:

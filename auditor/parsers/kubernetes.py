@@ -15,10 +15,11 @@ The work is split by subject: ``kubernetes_workloads`` (pods, Services, PodDisru
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from auditor.model import Location, Model, Problem, Suppression
+from auditor.model import Location, Model, Problem
+from auditor.suppress import ANNOTATION, parse_annotation
 
 if TYPE_CHECKING:
     from auditor.parsers.base import ParseContext
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_NAMESPACE = "default"
 # `confaudit.io/ignore: "rule-id[,rule-id] -- reason"` silences those rules for findings located in
 # the object (STYLE section 8), like an inline comment does for its line.
-IGNORE_ANNOTATION = "confaudit.io/ignore"
+IGNORE_ANNOTATION = ANNOTATION
 # Argo CD kinds belong to the Argo CD front end; Argo Rollouts' Rollout is a workload.
 _ARGO_WORKLOAD_KINDS = {"Rollout"}
 CHECKED_KINDS = {
@@ -272,19 +273,14 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
 
 
 def _suppress(obj: K8sObject, model: Model) -> None:
-    from auditor.suppress import parse_comment
-
     loc = obj.at("metadata", "annotations", IGNORE_ANNOTATION)
-    parsed = parse_comment(f"confaudit: ignore {obj.annotations[IGNORE_ANNOTATION]}", loc, obj.resource)
-    if isinstance(parsed, Problem) or parsed is None:
-        if parsed is not None:
-            model.problems.append(parsed)
+    parsed = parse_annotation(obj.annotations[IGNORE_ANNOTATION], loc, obj.resource)
+    if isinstance(parsed, Problem):
+        model.problems.append(parsed)
         return
     first, last = obj.doc.lines_spanned()
     for line in range(first, last + 1):
-        model.suppressions.append(
-            Suppression(Location(obj.doc.file, line), parsed.rule_ids, parsed.reason, kind="annotation")
-        )
+        model.suppressions.append(replace(parsed, loc=Location(obj.doc.file, line)))
 
 
 def _strings(value: Any) -> dict[str, str]:

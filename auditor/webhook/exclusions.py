@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from auditor.model import Location, Problem, Suppression
+from auditor.suppress import ANNOTATION, parse_annotation
 
-ANNOTATION = "confaudit.io/ignore"
-_RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+__all__ = ["ANNOTATION", "Requirement", "Selector", "parse_annotation", "parse_selector"]
 # Kubernetes label keys: an optional DNS-subdomain prefix and a name of 63 characters at most.
 _LABEL_KEY = re.compile(
     r"^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?"
@@ -81,24 +80,3 @@ def parse_selector(text: str) -> Selector:
     if not requirements:
         raise ValueError(f"selector {text!r} has no requirement")
     return Selector(tuple(requirements), text)
-
-
-def parse_annotation(value: str, loc: Location, resource: str) -> Suppression | Problem:
-    """The ``confaudit.io/ignore`` annotation's value -> a suppression, or the problem with it."""
-    ids_part, sep, reason = value.partition("--")
-    rule_ids = tuple(r for r in re.split(r"[,\s]+", ids_part.strip()) if r)
-    if not rule_ids or not all(_RULE_ID.match(r) for r in rule_ids):
-        return Problem(
-            "suppression-invalid",
-            loc,
-            resource,
-            f"annotation {ANNOTATION} must name rule ids, e.g. 'shutdown-no-prestop -- reason'",
-        )
-    if not sep or not reason.strip():
-        return Problem(
-            "suppression-invalid",
-            loc,
-            resource,
-            f"annotation {ANNOTATION} for {', '.join(rule_ids)} has no reason after '--': nothing is ignored",
-        )
-    return Suppression(loc, rule_ids, reason.strip(), kind="annotation")
