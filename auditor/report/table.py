@@ -23,13 +23,7 @@ def render(result: AuditResult) -> str:
     if by_severity:
         summary += f" ({by_severity})"
     baselined = sum(1 for f in result.suppressed if f.suppression is not None and f.suppression.kind == "baseline")
-    if len(result.suppressed) > baselined:
-        summary += f"; {len(result.suppressed) - baselined} suppressed"
-    if baselined:
-        summary += f"; {baselined} in the baseline"
-    if result.internal_errors:
-        summary += f"; {len(result.internal_errors)} internal errors (see log)"
-    lines.append(summary)
+    lines.append(summary + _set_aside(len(result.suppressed), baselined, len(result.internal_errors)))
     return "\n".join(lines) + "\n"
 
 
@@ -53,15 +47,20 @@ def render_diff(diff: DiffResult) -> str:
             )
             lines.append("")
     summary = f"{len(diff.new)} new, {len(diff.fixed)} fixed, {len(diff.unchanged)} unchanged"
-    baselined = len(diff.baselined)
-    if len(diff.suppressed) > baselined:
-        summary += f"; {len(diff.suppressed) - baselined} suppressed"
-    if baselined:
-        summary += f"; {baselined} in the baseline"
-    if diff.internal_errors:
-        summary += f"; {len(diff.internal_errors)} internal errors (see log)"
-    lines.append(summary)
+    lines.append(summary + _set_aside(len(diff.suppressed), len(diff.baselined), len(diff.internal_errors)))
     return "\n".join(lines) + "\n"
+
+
+def _set_aside(suppressed: int, baselined: int, internal_errors: int) -> str:
+    """The summary's tail: findings not counted (suppressed, in the baseline) and rule failures."""
+    tail = ""
+    if suppressed > baselined:
+        tail += f"; {suppressed - baselined} suppressed"
+    if baselined:
+        tail += f"; {baselined} in the baseline"
+    if internal_errors:
+        tail += f"; {internal_errors} internal errors (see log)"
+    return tail
 
 
 def findings_tables(findings: Sequence[Finding]) -> list[str]:
