@@ -142,7 +142,7 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     # YAML files and Helm charts are parsed together: Argo CD Applications among the YAML decide
     # which charts and folders are scanned on their own (auditor/parsers/manifests.py).
     if Kind.YAML in by_kind or Kind.CHART in by_kind:
-        from auditor.parsers import manifests
+        from auditor.parsers.gitops import manifests
 
         model.extend(manifests.parse(by_kind.get(Kind.YAML, []), by_kind.get(Kind.CHART, []), ctx))
     for source in by_kind.get(Kind.CERT, []):

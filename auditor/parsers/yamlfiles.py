@@ -30,7 +30,7 @@ MAX_YAML_BYTES = 16 * 1024 * 1024
 HANDLERS: dict[str, str] = {
     "kubernetes": "auditor.parsers.kubernetes",
     "envoy": "auditor.parsers.envoy",
-    "argocd": "auditor.parsers.argocd",
+    "argocd": "auditor.parsers.gitops.argocd",
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from auditor.api import AuditOptions, audit
 from auditor.cli import main
-from auditor.parsers import argocd, helm
+from auditor.parsers.gitops import argocd, helm
 from tests.conftest import NOW, REPO
 
 HERE = Path(__file__).resolve().parent / "argocd"

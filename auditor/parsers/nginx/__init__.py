@@ -4,7 +4,7 @@ Each file is parsed once, on its own, by crossplane (``single=True``, with comme
 numbers). Includes are then resolved here, the way nginx does it: a relative ``include`` or
 ``ssl_certificate`` path resolves from the configuration prefix, i.e. the directory of the entry
 file, not of the file that holds the directive. Entry points are the nginx files that no other
-file includes. ``nginx_http`` turns each entry's tree into listeners and routes.
+file includes. ``http`` turns each entry's tree into listeners and routes.
 """
 
 from __future__ import annotations
@@ -337,8 +337,8 @@ def _ancestors_cached(directory: Path, root: Path) -> list[Path]:
 
 
 def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
-    from auditor.parsers.nginx_directives import hint_for, module_of
-    from auditor.parsers.nginx_http import Builder
+    from auditor.parsers.nginx.directives import hint_for, module_of
+    from auditor.parsers.nginx.http import Builder
 
     model = Model()
     tree = Tree(files, ctx, model)

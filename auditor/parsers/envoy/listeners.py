@@ -5,7 +5,7 @@ each has its own TLS context, server names and routes. The HTTP connection manag
 ``codec_type`` defaults to AUTO (HTTP/1.1 or HTTP/2 by inspecting the first bytes, or by ALPN
 under TLS):
 https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
-Routes come from ``envoy_routes``.
+Routes come from ``routes``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auditor.model import Listener, Location, Protocol, Route, TlsSettings
-from auditor.parsers.envoy_nodes import Instance, Node, is_type, typed
-from auditor.parsers.envoy_routes import routes as route_config_routes
-from auditor.parsers.envoy_tls import downstream_tls, is_tls_socket
+from auditor.parsers.envoy.nodes import Instance, Node, is_type, typed
+from auditor.parsers.envoy.routes import routes as route_config_routes
+from auditor.parsers.envoy.tls import downstream_tls, is_tls_socket
 
 _CODECS = {
     "AUTO": Protocol.AUTO,

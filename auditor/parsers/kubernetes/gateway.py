@@ -21,8 +21,8 @@ from typing import Any
 from auditor.hostnames import dns_matches
 from auditor.model import CertificateRef, Header, Listener, Location, Model, Protocol, RefStatus, Route, TlsSettings
 from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items
-from auditor.parsers.kubernetes_ingress import grpc_backend
-from auditor.parsers.kubernetes_tls import SecretStore
+from auditor.parsers.kubernetes.ingress import grpc_backend
+from auditor.parsers.kubernetes.tls import SecretStore
 
 GROUP = "gateway.networking.k8s.io"
 

@@ -30,8 +30,9 @@ from typing import Any
 from auditor.discover import Kind, SourceFile
 from auditor.gcpause import gc_paused
 from auditor.model import Model
-from auditor.parsers import argocd, helm, yamlfiles
+from auditor.parsers import yamlfiles
 from auditor.parsers.base import ParseContext
+from auditor.parsers.gitops import argocd, helm
 from auditor.parsers.yamlfiles import Document
 
 log = logging.getLogger("confaudit")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from auditor.model import Header, Location, Protocol, Route, Upstream
-from auditor.parsers.envoy_nodes import Instance, Node, config_source_path
+from auditor.parsers.envoy.nodes import Instance, Node, config_source_path
 from auditor.parsers.rewrite import anchored_prefix
 
 _GRPC_PATH = re.compile(r"^/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+/")

@@ -37,8 +37,8 @@ from auditor.model import (
 )
 from auditor.parsers import tlsinfo
 from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items
-from auditor.parsers.kubernetes_nginx import ANNOTATION_PREFIX, Controllers, NginxSettings
-from auditor.parsers.kubernetes_tls import SecretStore
+from auditor.parsers.kubernetes.ingress_nginx import ANNOTATION_PREFIX, Controllers, NginxSettings
+from auditor.parsers.kubernetes.tls import SecretStore
 from auditor.policies.data import ingress_nginx_defaults
 
 _GRPC_APP_PROTOCOLS = {"grpc", "h2c", "kubernetes.io/h2c", "http2"}

@@ -6,10 +6,10 @@ selecting pods, an Ingress naming a Secret, an HTTPRoute attached to a Gateway) 
 the documents given. Objects are plain dicts: the ``kubernetes`` client package's models would drop
 the node lines every finding needs and cost a second (de)serialisation for no gain in clarity.
 
-The work is split by subject: ``kubernetes_workloads`` (pods, Services, PodDisruptionBudgets),
-``kubernetes_tls`` (Secrets, cert-manager, SealedSecret and ExternalSecret references),
-``kubernetes_ingress`` (Ingress and the ingress-nginx controller settings) and
-``kubernetes_gateway`` (Gateway API).
+The work is split by subject: ``workloads`` (pods, Services, PodDisruptionBudgets),
+``tls`` (Secrets, cert-manager, SealedSecret and ExternalSecret references),
+``ingress`` and ``ingress_nginx`` (Ingress and the ingress-nginx controller settings) and
+``gateway`` (Gateway API).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class Index:
 
 
 def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
-    from auditor.parsers import kubernetes_gateway, kubernetes_ingress, kubernetes_tls, kubernetes_workloads
+    from auditor.parsers.kubernetes import gateway, ingress, tls, workloads
 
     model = Model()
     index = Index()
@@ -129,10 +129,10 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
         if IGNORE_ANNOTATION in obj.annotations:
             _suppress(obj, model)
     _record_dependencies(index, model)
-    kubernetes_workloads.build(index, model)
-    secrets = kubernetes_tls.SecretStore(index, ctx.shared_tls)
-    kubernetes_ingress.build(index, secrets, model)
-    kubernetes_gateway.build(index, secrets, model)
+    workloads.build(index, model)
+    secrets = tls.SecretStore(index, ctx.shared_tls)
+    ingress.build(index, secrets, model)
+    gateway.build(index, secrets, model)
     secrets.populate(model)
     return model
 

@@ -27,7 +27,7 @@ from auditor.model import (
 from auditor.parsers import tlsinfo
 from auditor.parsers.base import map_absolute
 from auditor.parsers.certs import CertFile, parse_bytes
-from auditor.parsers.envoy_nodes import Instance, Node, config_source_path, is_type, typed
+from auditor.parsers.envoy.nodes import Instance, Node, config_source_path, is_type, typed
 from auditor.policies.data import envoy_defaults
 
 # TlsParameters.TlsProtocol; the enum may also be written as its number.

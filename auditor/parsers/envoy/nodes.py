@@ -203,7 +203,7 @@ class Files:
             return []
         docs = load_text(raw, rel, self.model)
         self.by_path[key] = docs
-        from auditor.parsers.envoy_types import check_types
+        from auditor.parsers.envoy.types import check_types
 
         for doc in docs:
             self.model.problems.extend(check_types(doc))
