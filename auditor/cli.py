@@ -20,7 +20,7 @@ SEVERITIES = cliopts.SEVERITIES
 REPORT_FORMATS = ("table", "json", "sarif", "markdown", "github", "junit")
 # Front ends with a subcommand: each module has ``register(subparsers)``, which adds its parser and
 # sets ``func`` (args -> exit code). Their heavy imports happen inside ``func``.
-FRONT_ENDS: tuple[str, ...] = ("auditor.gitops.command", "auditor.probe.cli", "auditor.webhook")
+FRONT_ENDS: tuple[str, ...] = ("auditor.gitops.command", "auditor.probe.cli", "auditor.webhook", "auditor.fix.command")
 
 
 class UsageError(Exception):

@@ -1,0 +1,3 @@
+"""envoy fixes."""
+
+from __future__ import annotations

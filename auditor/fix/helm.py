@@ -1,0 +1,3 @@
+"""helm fixes."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""kubernetes fixes."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""terraform fixes."""
+
+from __future__ import annotations
