@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import os
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +14,10 @@ from typing import TYPE_CHECKING
 
 from auditor.discover import Discovery, Kind, SourceFile, discover
 from auditor.engine import InternalError, problem_finding, run, select_rules
-from auditor.model import Finding, Model, Severity, merge_record
+from auditor.model import Finding, Location, Model, Problem, Severity, merge_record
 from auditor.parsers.base import CertStore, ParseContext
+
+log = logging.getLogger("confaudit")
 
 INPUT_ERRORS = frozenset({"parse-error", "helm-render-failed", "config-api-removed"})
 if TYPE_CHECKING:
@@ -88,7 +93,9 @@ def audit_documents(
     options = options or AuditOptions()
     rules = select_rules(options.rules, options.skip_rules)
     root = root or Path.cwd()
-    ctx = ParseContext(root, CertStore(root), options.helm_bin, options.values)
+    ctx = ParseContext(
+        root, CertStore(root, strict=options.strict), options.helm_bin, options.values, strict=options.strict
+    )
     model = Model()
     documents = list(documents)
     model.files.update(document.file for document in documents)
@@ -115,20 +122,30 @@ def _evaluate(
     # The JSON `errors` list: input confaudit could not read (not every parser problem: an
     # unknown TLS policy or a missing Argo CD source is a finding about the config, not an error).
     errors = tuple(f for f in findings if f.rule_id in INPUT_ERRORS)
-    return AuditResult(root, len(model.files), findings, errors, tuple(engine.internal_errors), model)
+    # Input a parser could not read because of a bug of ours is an internal error too (parsers.guard).
+    internal = [*engine.internal_errors, *(_internal_error(p) for p in model.problems if p.internal)]
+    return AuditResult(root, len(model.files), findings, errors, tuple(internal), model)
+
+
+def _internal_error(problem: Problem) -> InternalError:
+    where = f"{problem.loc.file}:{problem.loc.line}" if problem.loc.line else problem.loc.file
+    return InternalError(problem.rule_id, f"{where}: {problem.message}")
 
 
 def build_model(found: Discovery, options: AuditOptions) -> Model:
+    from auditor.parsers.guard import isolate
+
     fence = os.path.realpath(found.root) if options.contained else None
     ctx = ParseContext(
         found.root,
-        CertStore(found.root, fence),
+        CertStore(found.root, fence, options.strict),
         options.helm_bin,
         options.values,
         sets=options.sets,
         helm_timeout=options.helm_timeout,
         repo_map=options.repo_map,
         fence=fence,
+        strict=options.strict,
     )
     model = Model()
     model.problems.extend(found.problems)
@@ -138,13 +155,13 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     for kind, parser in _parsers().items():
         files = by_kind.get(kind)
         if files:
-            model.extend(parser(files, ctx))
+            # A crash parsing the family is narrowed down to the files causing it (parsers.guard).
+            run = functools.partial(_run_parser, parser, ctx=ctx)
+            model.extend(isolate(files, run, _file_at, f"{_PARSER_NAMES[kind]} parser", options.strict))
     # YAML files and Helm charts are parsed together: Argo CD Applications among the YAML decide
     # which charts and folders are scanned on their own (auditor/parsers/manifests.py).
     if Kind.YAML in by_kind or Kind.CHART in by_kind:
-        from auditor.parsers.gitops import manifests
-
-        model.extend(manifests.parse(by_kind.get(Kind.YAML, []), by_kind.get(Kind.CHART, []), ctx))
+        model.extend(_manifests(by_kind.get(Kind.YAML, []), by_kind.get(Kind.CHART, []), ctx))
     for source in by_kind.get(Kind.CERT, []):
         ctx.certs.load(source.path)
         model.files.add(source.rel)
@@ -154,6 +171,36 @@ def build_model(found: Discovery, options: AuditOptions) -> Model:
     merge_record(model.reads, ctx.certs.reads)
     model.problems.extend(ctx.problems)
     return model
+
+
+_PARSER_NAMES = {Kind.NGINX: "nginx", Kind.TERRAFORM: "Terraform"}
+
+
+def _run_parser(parser: Parser, files: list[SourceFile], ctx: ParseContext) -> Model:
+    return parser(files, ctx)
+
+
+def _file_at(source: SourceFile) -> tuple[Location, str]:
+    return Location(source.rel, 1), source.rel
+
+
+def _manifests(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseContext) -> Model:
+    """The YAML/Helm/Argo CD stage, guarded inside per file, document, Application and chart; a
+    crash that still escapes (rendering is too costly to retry) marks every file unchecked."""
+    from auditor.parsers.gitops import manifests
+    from auditor.parsers.guard import internal_problem
+
+    try:
+        return manifests.parse(yaml_files, charts, ctx)
+    except Exception as exc:
+        if ctx.strict:
+            raise
+        log.error("internal error in the manifest parser:\n%s", traceback.format_exc())
+        model = Model()
+        for source in [*yaml_files, *charts]:
+            model.files.add(source.rel)
+            model.problems.append(internal_problem(*_file_at(source), "manifest parser", exc))
+        return model
 
 
 __all__ = [

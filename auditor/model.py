@@ -366,6 +366,7 @@ class Problem:
     loc: Location
     resource: str
     message: str
+    internal: bool = False  # a bug in confaudit, not in the input (auditor.parsers.guard)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,28 @@ from auditor.parsers.certs import CertFile, parse_bytes
 MAX_CERT_BYTES = 1024 * 1024
 
 
+def is_file(path: Path | str) -> bool:
+    """``Path.is_file`` for paths a config names: False instead of an OSError (a 5,000-character
+    name is "File name too long" in pathlib, which only forgives a missing file)."""
+    return os.path.isfile(path)
+
+
+def is_dir(path: Path | str) -> bool:
+    return os.path.isdir(path)
+
+
+def exists(path: Path | str) -> bool:
+    return os.path.exists(path)
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """A name from the input, cut for a message when it is absurdly long (a generated 5,000-character
+    path): its start and end, and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}...{text[-limit // 4 :]} ({len(text):,} characters)"
+
+
 def outside(path: Path | str, fence: str | None) -> bool:
     """Is ``path`` (links resolved) out of ``fence``, the real scan root of a contained scan? A
     revision ``confaudit diff`` writes out holds the repository only: a reference out of it
@@ -27,9 +49,10 @@ def outside(path: Path | str, fence: str | None) -> bool:
 class CertStore:
     """Parses each certificate/key file once, whoever asks for it (a config or the tree walk)."""
 
-    def __init__(self, root: Path, fence: str | None = None) -> None:
+    def __init__(self, root: Path, fence: str | None = None, strict: bool = False) -> None:
         self.root = root
         self.fence = fence
+        self.strict = strict
         self._files: dict[str, CertFile] = {}
         self._resolved: dict[tuple[str, Path, tuple[Path, ...]], tuple[RefStatus, CertFile | None]] = {}
         self.reads: dict[str, set[str]] = {}  # referencing file -> paths looked up (see Model.reads)
@@ -54,13 +77,21 @@ class CertStore:
                     ]
                 )
             else:
-                result = parse_bytes(path.read_bytes(), rel)
+                result = self._parse(path.read_bytes(), rel)
         except OSError as exc:
             result = CertFile(
                 problems=[Problem("parse-error", Location(rel, None), rel, f"cannot read file: {exc.strerror}")]
             )
         self._files[key] = result
         return result
+
+    def _parse(self, data: bytes, rel: str) -> CertFile:
+        from auditor.parsers.guard import guarded
+
+        failed: list[Problem] = []
+        with guarded(failed, Location(rel, 1), rel, "certificate parser", self.strict):
+            return parse_bytes(data, rel)
+        return CertFile(problems=failed)
 
     def reference(
         self,
@@ -114,7 +145,7 @@ class CertStore:
             path = base / path
         if outside(path, self.fence):
             return RefStatus.EXTERNAL, None  # judged as a file of the host, like /etc/ssl/...
-        if not path.is_file():
+        if not is_file(path):
             return RefStatus.MISSING, None
         return RefStatus.OK, self.load(path)
 
@@ -151,7 +182,7 @@ def map_absolute(path: Path, bases: tuple[Path, ...]) -> Path | None:
     for base in bases:
         for start in range(len(parts)):
             candidate = base.joinpath(*parts[start:])
-            if candidate.exists():
+            if exists(candidate):
                 return candidate
     return None
 
@@ -172,6 +203,7 @@ class ParseContext:
     # Secret another Application or a plain manifest defines. A ``kubernetes.Index``.
     shared_tls: Any = None
     fence: str | None = None  # contained scans (confaudit diff): read nothing outside this real path
+    strict: bool = False  # re-raise internal errors instead of reporting them (tests; auditor.parsers.guard)
 
     def rel(self, path: Path) -> str:
         return relative(path, self.root)

@@ -10,6 +10,7 @@ reports; an alias bomb or a monster file is refused instead of exhausting memory
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,7 +161,9 @@ def classify(data: Any) -> str | None:
         return None
     if "apiVersion" in data and "kind" in data:
         api_version = data["apiVersion"]
-        if isinstance(api_version, str) and api_version.startswith("argoproj.io/") and data["kind"] in ARGOCD_KINDS:
+        kind = data["kind"]  # not a string (`kind: [Application]`): the Kubernetes parser reports it
+        is_argo = isinstance(api_version, str) and api_version.startswith("argoproj.io/")
+        if is_argo and isinstance(kind, str) and kind in ARGOCD_KINDS:
             return "argocd"
         return "kubernetes"
     if "static_resources" in data or "dynamic_resources" in data or ("admin" in data and "node" in data):
@@ -189,25 +192,30 @@ class Loaded:
     suppressions: list[Suppression] = field(default_factory=list)
 
 
-def load(source: SourceFile, model: Model) -> list[Document]:
+def load(source: SourceFile, model: Model, strict: bool = False) -> list[Document]:
     """Load one file's documents; problems go into ``model``."""
-    loaded = load_path(str(source.path), source.rel)
+    loaded = load_path(str(source.path), source.rel, strict)
     model.problems.extend(loaded.problems)
     model.suppressions.extend(loaded.suppressions)
     return loaded.documents
 
 
-def load_path(path: str, rel: str) -> Loaded:
+def load_path(path: str, rel: str, strict: bool = False) -> Loaded:
     """Load one file by path (in this process or a worker)."""
+    from auditor.parsers.guard import guarded
+
     model = Model()
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
-        model.problems.append(Problem("parse-error", Location(rel, None), rel, f"cannot read file: {exc.strerror}"))
+        model.problems.append(Problem("parse-error", Location(rel, 1), rel, f"cannot read file: {exc.strerror}"))
         return Loaded(rel, [], model.problems)
-    documents = load_text(raw, rel, model)
-    return Loaded(rel, documents, model.problems, model.suppressions)
+    failed: list[Problem] = []
+    with guarded(failed, Location(rel, 1), rel, "YAML loader", strict):
+        documents = load_text(raw, rel, model)
+        return Loaded(rel, documents, model.problems, model.suppressions)
+    return Loaded(rel, [], failed, model.suppressions)
 
 
 def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[Document]:
@@ -258,14 +266,14 @@ def load_text(raw: bytes, rel: str, model: Model, line_offset: int = 0) -> list[
     return documents
 
 
-def load_all(files: list[SourceFile], model: Model) -> dict[str, list[Document]]:
+def load_all(files: list[SourceFile], model: Model, strict: bool = False) -> dict[str, list[Document]]:
     """Load every file once (with every core on large trees); problems and inline suppressions go
     into ``model``. Returns each file's documents, in the order given."""
     from auditor.parsers.yamlpool import load_files
 
     by_file: dict[str, list[Document]] = {}
     with gc_paused():
-        for loaded in load_files(files):
+        for loaded in load_files(files, strict):
             by_file[loaded.rel] = loaded.documents
             model.files.add(loaded.rel)
             model.problems.extend(loaded.problems)
@@ -275,7 +283,7 @@ def load_all(files: list[SourceFile], model: Model) -> dict[str, list[Document]]
 
 def parse(files: list[SourceFile], ctx: ParseContext) -> Model:
     model = Model()
-    documents = [doc for docs in load_all(files, model).values() for doc in docs]
+    documents = [doc for docs in load_all(files, model, ctx.strict).values() for doc in docs]
     with gc_paused():
         model.extend(route(documents, ctx))
     return model
@@ -291,13 +299,30 @@ def by_format(documents: list[Document]) -> dict[str, list[Document]]:
 
 
 def route(documents: list[Document], ctx: ParseContext, skip: frozenset[str] = frozenset()) -> Model:
-    """Hand each document to the parser of its format (except the formats in ``skip``)."""
+    """Hand each document to the parser of its format (except the formats in ``skip``). A crash
+    in a parser is narrowed down to the documents causing it; the others are still parsed."""
+    from auditor.parsers.guard import isolate
+
     model = Model()
     for kind, group in by_format(documents).items():
         handler = None if kind in skip else _handler(kind)
         if handler is not None:
-            model.extend(handler(group, ctx))
+            run = functools.partial(_run_handler, handler, ctx=ctx)
+            model.extend(isolate(group, run, _document_at, f"{_FORMAT_NAMES.get(kind, kind)} parser", ctx.strict))
     return model
+
+
+_FORMAT_NAMES = {"kubernetes": "Kubernetes", "envoy": "Envoy", "argocd": "Argo CD"}
+
+
+def _run_handler(
+    handler: Callable[[list[Document], ParseContext], Model], documents: list[Document], ctx: ParseContext
+) -> Model:
+    return handler(documents, ctx)
+
+
+def _document_at(document: Document) -> tuple[Location, str]:
+    return document.loc, document.file
 
 
 def _handler(kind: str) -> Callable[[list[Document], ParseContext], Model] | None:

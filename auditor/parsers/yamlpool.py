@@ -21,7 +21,7 @@ PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 _BATCH_FILES = 64
 
 
-def load_files(files: list[SourceFile]) -> list[Loaded]:
+def load_files(files: list[SourceFile], strict: bool = False) -> list[Loaded]:
     """Load every file, in the order given; in parallel for large trees.
 
     The main process loads a share of the files itself while ``workers - 1`` forked processes load
@@ -29,11 +29,11 @@ def load_files(files: list[SourceFile]) -> list[Loaded]:
     """
     workers = _worker_count(files)
     if workers < 2:
-        return [load_path(str(f.path), f.rel) for f in files]
+        return [load_path(str(f.path), f.rel, strict) for f in files]
     import concurrent.futures
     import multiprocessing
 
-    jobs = [(str(f.path), f.rel) for f in files]
+    jobs = [(str(f.path), f.rel, strict) for f in files]
     # Receiving a worker's documents costs the main process about a tenth of loading them, and
     # pickling them costs the worker a fifth: the main process takes a little more than its share.
     own = int(len(jobs) / workers * 1.05)
@@ -42,7 +42,7 @@ def load_files(files: list[SourceFile]) -> list[Loaded]:
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
         futures = [pool.submit(_load_batch, batch) for batch in batches]
-        loaded = [load_path(path, rel) for path, rel in jobs[:own]]
+        loaded = [load_path(*job) for job in jobs[:own]]
         for future in futures:
             for rel, documents, problems, suppressions in future.result():
                 rebuilt = [Document(rel, index, None, data, lines=lines) for index, data, lines in documents]
@@ -53,10 +53,10 @@ def load_files(files: list[SourceFile]) -> list[Loaded]:
 _Packed = tuple[str, list[tuple[int, Any, LineTree]], list[Problem], list[Suppression]]
 
 
-def _load_batch(jobs: list[tuple[str, str]]) -> list[_Packed]:
+def _load_batch(jobs: list[tuple[str, str, bool]]) -> list[_Packed]:
     """Load files in a worker process; plain tuples unpickle faster than the dataclasses."""
     with gc_paused():
-        loaded = [load_path(path, rel) for path, rel in jobs]
+        loaded = [load_path(*job) for job in jobs]
     return [
         (item.rel, [(d.index, d.data, d.lines) for d in item.documents], item.problems, item.suppressions)
         for item in loaded

@@ -65,6 +65,7 @@ class HelmSettings:
     timeout: float = DEFAULT_TIMEOUT
     user_values: tuple[Path, ...] = ()  # --values from the command line, applied last
     user_sets: tuple[str, ...] = ()  # --set from the command line, applied last
+    strict: bool = False  # re-raise internal errors (tests; auditor.parsers.guard)
 
 
 @dataclass(slots=True)
@@ -98,9 +99,19 @@ def release_name(text: str) -> str:
 def render_all(releases: list[Release], settings: HelmSettings, root: Path, workers: int = 2) -> list[Rendered]:
     """Render charts in parallel (helm is a separate process; threads only wait for it)."""
     if len(releases) <= 1 or workers <= 1:
-        return [render(release, settings, root) for release in releases]
+        return [_render_guarded(release, settings, root) for release in releases]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda release: render(release, settings, root), releases))
+        return list(pool.map(lambda release: _render_guarded(release, settings, root), releases))
+
+
+def _render_guarded(release: Release, settings: HelmSettings, root: Path) -> Rendered:
+    """``render``; a crash reading one chart's output is an internal problem at the chart."""
+    from auditor.parsers.guard import guarded
+
+    failed = Rendered(release)
+    with guarded(failed.problems, release.origin, release.label, "Helm output reader", settings.strict):
+        return render(release, settings, root)
+    return failed
 
 
 def render(release: Release, settings: HelmSettings, root: Path) -> Rendered:
@@ -192,7 +203,7 @@ def _template_path(source: str, chart: Path) -> Path | None:
     if len(parts) != 2:
         return None
     path = chart / parts[1]
-    return path if path.is_file() else None
+    return path if os.path.isfile(path) else None
 
 
 def _collect(stdout: str, release: Release, root: Path, result: Rendered) -> None:

@@ -33,6 +33,7 @@ from auditor.model import Model
 from auditor.parsers import yamlfiles
 from auditor.parsers.base import ParseContext
 from auditor.parsers.gitops import argocd, helm
+from auditor.parsers.guard import guarded
 from auditor.parsers.yamlfiles import Document
 
 log = logging.getLogger("confaudit")
@@ -43,7 +44,7 @@ _SKIP = frozenset({"argocd"})
 
 def parse(yaml_files: list[SourceFile], charts: list[SourceFile], ctx: ParseContext) -> Model:
     scan = _Scan(ctx)
-    scan.docs_by_file.update(yamlfiles.load_all(yaml_files, scan.model))
+    scan.docs_by_file.update(yamlfiles.load_all(yaml_files, scan.model, ctx.strict))
     plain = [doc for docs in scan.docs_by_file.values() for doc in docs]
     queue = scan.new_apps(plain)
     standalone: dict[Path, helm.Rendered] = {}
@@ -105,14 +106,17 @@ class _Scan:
             self.ctx.helm_timeout,
             tuple(Path(v) for v in self.ctx.values),
             self.ctx.sets,
+            strict=self.ctx.strict,
         )
 
     def new_apps(self, documents: list[Document]) -> list[argocd.AppSpec]:
         found = [d for d in documents if yamlfiles.classify(d.data) == "argocd"]
-        if not found:
-            return []
-        apps, problems = argocd.applications(found)
-        self.model.problems.extend(problems)
+        apps: list[argocd.AppSpec] = []
+        for document in found:
+            with guarded(self.model.problems, document.loc, document.file, "Argo CD parser", self.ctx.strict):
+                more, problems = argocd.applications([document])
+                apps.extend(more)
+                self.model.problems.extend(problems)
         return [app for app in apps if app.identity not in self.seen_apps]
 
     def run_apps(self, queue: list[argocd.AppSpec]) -> list[argocd.AppSpec]:
@@ -126,31 +130,39 @@ class _Scan:
                 if app.identity in self.seen_apps:
                     continue
                 self.seen_apps.add(app.identity)
-                resolution = argocd.resolve(app, self.ctx)
-                self.model.problems.extend(resolution.problems)
-                for missing in resolution.missing:  # looked for: its appearance changes the result
-                    absent = self.ctx.rel(missing)
-                    self.model.depends(app.document.file, absent, f"{absent}/**")
-                for release in resolution.releases:
-                    self.consumed_charts.add(_normal(release.chart))
-                    releases.append(release)
-                    # Dependency record (confaudit diff): what the Application renders is its
-                    # result; the chart folder itself is then no root of its own.
-                    chart = self.ctx.rel(release.chart)
-                    values = [self.ctx.rel(v) for v in release.value_files]
-                    self.model.depends(app.document.file, chart, f"{chart}/**", *values)
-                for directory in resolution.directories:
-                    folder = self.ctx.rel(directory.path)
-                    self.model.depends(app.document.file, folder, f"{folder}/**")
-                    documents = self._directory(directory, app)
-                    self.emit(documents, app.label)
-                    found.extend(self.new_apps(documents))
+                with guarded(self.model.problems, app.at(), app.label, "Argo CD parser", self.ctx.strict):
+                    found.extend(self._run_app(app, releases))
             for rendered in helm.render_all(releases, self.settings, self.ctx.root, self.ctx.workers):
                 self.rendered += 1
                 self.emit_rendered(rendered)
                 found.extend(self.new_apps(rendered.documents))
             queue = found
         return queue
+
+    def _run_app(self, app: argocd.AppSpec, releases: list[helm.Release]) -> list[argocd.AppSpec]:
+        """Resolve one Application: its charts join ``releases``; its folders are read at once.
+        Returns the Applications found in those folders (app of apps)."""
+        found: list[argocd.AppSpec] = []
+        resolution = argocd.resolve(app, self.ctx)
+        self.model.problems.extend(resolution.problems)
+        for missing in resolution.missing:  # looked for: its appearance changes the result
+            absent = self.ctx.rel(missing)
+            self.model.depends(app.document.file, absent, f"{absent}/**")
+        for release in resolution.releases:
+            self.consumed_charts.add(_normal(release.chart))
+            releases.append(release)
+            # Dependency record (confaudit diff): what the Application renders is its
+            # result; the chart folder itself is then no root of its own.
+            chart = self.ctx.rel(release.chart)
+            values = [self.ctx.rel(v) for v in release.value_files]
+            self.model.depends(app.document.file, chart, f"{chart}/**", *values)
+        for directory in resolution.directories:
+            folder = self.ctx.rel(directory.path)
+            self.model.depends(app.document.file, folder, f"{folder}/**")
+            documents = self._directory(directory, app)
+            self.emit(documents, app.label)
+            found.extend(self.new_apps(documents))
+        return found
 
     def _directory(self, target: argocd.DirectoryTarget, app: argocd.AppSpec) -> list[Document]:
         files = target.path.rglob("*") if target.recurse else target.path.iterdir()
@@ -160,7 +172,7 @@ class _Scan:
                 continue
             rel = self.ctx.rel(path)
             if rel not in self.docs_by_file:  # excluded from the walk, or outside the scan root
-                self.docs_by_file[rel] = yamlfiles.load(SourceFile(path, rel, Kind.YAML), self.model)
+                self.docs_by_file[rel] = yamlfiles.load(SourceFile(path, rel, Kind.YAML), self.model, self.ctx.strict)
                 self.model.files.add(rel)
             self.consumed_files.add(rel)
             for document in self.docs_by_file[rel]:
