@@ -134,23 +134,36 @@ def _resources(source: SourceFile, model: Model) -> list[tuple[str, str, Block]]
 
     rel = source.rel
     try:
-        text = source.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "file is not UTF-8 text"
-        model.problems.append(Problem("parse-error", Location(rel, None), rel, f"cannot read file: {reason}"))
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        model.problems.append(Problem("parse-error", Location(rel, 1), rel, f"cannot read file: {exc.strerror}"))
+        return []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # Terraform reads UTF-8 only; say where the first bad byte is
+        line = raw.count(b"\n", 0, exc.start) + 1
+        model.problems.append(Problem("parse-error", Location(rel, line), rel, "file is not UTF-8 text"))
         return []
     for item in scan_text(text, rel):
         (model.suppressions if isinstance(item, Suppression) else model.problems).append(item)  # type: ignore[arg-type]
+    tree = None
     try:
         tree = hcl2.parses_to_tree(text if text.endswith("\n") else text + "\n")
         data = hcl2.transform(tree).serialize()
     except UnexpectedInput as exc:
         reason = str(exc).strip().splitlines()[0]
         model.problems.append(
-            Problem(
-                "parse-error", Location(rel, exc.line if exc.line > 0 else None), rel, f"HCL syntax error: {reason}"
-            )
+            Problem("parse-error", Location(rel, exc.line if exc.line > 0 else 1), rel, f"HCL syntax error: {reason}")
         )
+        return []
+    except RuntimeError as exc:  # python-hcl2's own refusals: a block named like an argument, heredocs
+        line, name = _redefined(tree) if tree is not None else (1, None)
+        message = (
+            f"{name!r} is both an argument and a block in one body: Terraform refuses the file"
+            if name is not None
+            else f"HCL could not be read: {exc}"
+        )
+        model.problems.append(Problem("parse-error", Location(rel, line), rel, message))
         return []
     except (LarkError, ValueError, RecursionError) as exc:  # the transformer's own complaints
         model.problems.append(
@@ -165,6 +178,21 @@ def _resources(source: SourceFile, model: Model) -> list[tuple[str, str, Block]]
             for quoted_name, body in named.items():
                 found.append((_value(quoted_type), _value(quoted_name), Block(block_tree, body, rel)))
     return found
+
+
+def _redefined(tree: Any) -> tuple[int, str | None]:
+    """The first block whose name an argument of the same body already uses (line, name)."""
+    stack = [tree]  # the file (``start``) and its blocks: each has one body
+    while stack:
+        arguments: set[str] = set()
+        for child in _body(stack.pop()):
+            if child.data == "attribute":
+                arguments.add(_identifier(child))
+            elif child.data == "block":
+                if _identifier(child) in arguments:
+                    return child.meta.line, _identifier(child)
+                stack.append(child)
+    return 1, None
 
 
 # --- load balancer TLS policies -----------------------------------------------------------------

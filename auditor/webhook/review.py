@@ -196,11 +196,11 @@ def tls_secret_references(obj: dict[str, Any]) -> list[tuple[str, str]]:
             found.append(key)
 
     if obj.get("kind") == "Ingress":
-        for entry in spec.get("tls") or ():
+        for entry in _items(spec.get("tls")):
             add(None, _mapping(entry).get("secretName"))
     elif obj.get("kind") == "Gateway":
-        for listener in spec.get("listeners") or ():
-            for ref in _mapping(_mapping(listener).get("tls")).get("certificateRefs") or ():
+        for listener in _items(spec.get("listeners")):
+            for ref in _items(_mapping(_mapping(listener).get("tls")).get("certificateRefs")):
                 ref = _mapping(ref)
                 if (ref.get("kind") or "Secret") == "Secret" and (ref.get("group") or "") in ("", "core"):
                     add(ref.get("namespace"), ref.get("name"))
@@ -229,7 +229,7 @@ def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any
 
 
 def _controller(metadata: dict[str, Any]) -> str | None:
-    for owner in metadata.get("ownerReferences") or ():
+    for owner in _items(metadata.get("ownerReferences")):  # `ownerReferences: 1` is no owner
         if isinstance(owner, dict) and owner.get("controller") is True:
             return f"{owner.get('kind')} {owner.get('name')}"
     return None
@@ -241,6 +241,10 @@ def _fingerprint(finding: Finding) -> tuple[str, str, str]:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.model import Location, Model, Problem, Upstream
-from auditor.parsers.base import ParseContext, map_absolute, outside
+from auditor.parsers.base import ParseContext, is_file, map_absolute, outside, shorten
 
 if TYPE_CHECKING:
     from auditor.parsers.yamlfiles import Document
@@ -167,12 +167,12 @@ class Files:
         bases = self.bases(doc)
         if path.is_absolute():
             mapped = map_absolute(path, bases)
-            if mapped is not None and mapped.is_file():
+            if mapped is not None and is_file(mapped):
                 return mapped
             return self._mounted(path, bases[0])
         for base in bases:
             candidate = base / path
-            if candidate.is_file() and not outside(candidate, self.ctx.fence):
+            if is_file(candidate) and not outside(candidate, self.ctx.fence):
                 return candidate
         return None
 
@@ -241,7 +241,7 @@ class Instance:
                 where = " and ".join(self.ctx.rel(b) or "." for b in self.files.bases(path_node.doc))
                 self.problem(
                     path_node,
-                    f"{kind} file {name!r} does not exist (looked in {where}/); "
+                    f"{kind} file {shorten(name)!r} does not exist (looked in {where}/); "
                     "Envoy refuses a path_config_source path that does not exist",
                 )
             return []  # an absolute path outside the tree: provided where Envoy runs

@@ -25,7 +25,7 @@ from auditor.model import (
     Upstream,
 )
 from auditor.parsers import tlsinfo
-from auditor.parsers.base import map_absolute
+from auditor.parsers.base import is_file, map_absolute
 from auditor.parsers.certs import CertFile, parse_bytes
 from auditor.parsers.envoy.nodes import Instance, Node, config_source_path, is_type, typed
 from auditor.policies.data import envoy_defaults
@@ -202,7 +202,7 @@ def _find(name: str, inst: Instance) -> Path | None:
     if path.is_absolute():
         return map_absolute(path, inst.bases)
     for base in inst.bases:
-        if (base / path).is_file():
+        if is_file(base / path):
             return base / path
     return None
 

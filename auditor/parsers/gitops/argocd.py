@@ -28,7 +28,7 @@ from typing import Any
 
 from auditor.discover import relative
 from auditor.model import Location, Model, Problem
-from auditor.parsers.base import ParseContext, outside
+from auditor.parsers.base import ParseContext, exists, is_dir, is_file, outside, shorten
 from auditor.parsers.gitops.helm import Release, release_name
 from auditor.parsers.yamlfiles import Document
 from auditor.yamlload import YAMLError, safe_load
@@ -139,7 +139,10 @@ def _expand_set(document: Document, problems: list[Problem]) -> list[AppSpec]:
     go_template = bool(spec.get("goTemplate"))
     set_name = _name(document.data) or "?"
     apps: list[AppSpec] = []
-    for index, generator in enumerate(spec.get("generators") or []):
+    generators = _listed(
+        spec.get("generators"), document, ("spec", "generators"), f"ApplicationSet {set_name}", problems
+    )
+    for index, generator in enumerate(generators):
         if not isinstance(generator, dict):
             continue
         listing = generator.get("list")
@@ -151,7 +154,8 @@ def _expand_set(document: Document, problems: list[Problem]) -> list[AppSpec]:
                 ", ".join(generator) or "?",
             )
             continue
-        elements = listing.get("elements") or []
+        where = ("spec", "generators", index, "list", "elements")
+        elements = _listed(listing.get("elements"), document, where, f"ApplicationSet {set_name}", problems)
         if isinstance(listing.get("elementsYaml"), str):
             try:
                 loaded = safe_load(listing["elementsYaml"])
@@ -171,6 +175,29 @@ def _expand_set(document: Document, problems: list[Problem]) -> list[AppSpec]:
             if name and isinstance(template_spec, dict):
                 apps.append(AppSpec(name, document, ("spec", "template", "spec"), template_spec))
     return apps
+
+
+_TYPE_NAMES = {dict: "mapping", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def _listed(
+    value: Any, document: Document, path: tuple[str | int, ...], resource: str, problems: list[Problem]
+) -> list[Any]:
+    """A list field's items. Anything else there (``generators: 5``) is a manifest Argo CD refuses:
+    reported at its line, and read as empty."""
+    if isinstance(value, list):
+        return value
+    if value is not None:
+        problems.append(
+            Problem(
+                "parse-error",
+                document.at(*path),
+                resource,
+                f"{path[-1]} is a {_TYPE_NAMES.get(type(value), type(value).__name__)}, not a list: "
+                "Argo CD refuses this manifest; read as empty",
+            )
+        )
+    return []
 
 
 def substitute(value: Any, params: dict[str, Any], go_template: bool) -> Any:
@@ -241,20 +268,21 @@ def resolve(app: AppSpec, ctx: ParseContext) -> Resolution:
             where = app.at(*key, "path")
         else:
             continue  # a values-only source (`ref:`), read through the others' `$ref/` paths
-        if not chart.exists() or outside(chart, ctx.fence):
+        if not exists(chart) or outside(chart, ctx.fence):
             result.missing.append(chart)
             result.problems.append(
                 Problem(
                     "argocd-source-missing",
                     where,
                     app.label,
-                    f"{app.label} deploys {relative(chart, ctx.root)}, which does not exist in the scanned tree",
+                    f"{app.label} deploys {shorten(relative(chart, ctx.root))}, "
+                    "which does not exist in the scanned tree",
                 )
             )
             continue
-        if (chart / "Chart.yaml").is_file():
+        if is_file(chart / "Chart.yaml"):
             result.releases.append(_release(app, key, source, chart, refs, manifest, ctx, result))
-        elif chart.is_dir():
+        elif is_dir(chart):
             directory: dict[str, Any] = source["directory"] if isinstance(source.get("directory"), dict) else {}
             result.directories.append(
                 DirectoryTarget(
@@ -279,14 +307,17 @@ def _release(
 ) -> Release:
     helm: dict[str, Any] = source["helm"] if isinstance(source.get("helm"), dict) else {}
     value_files: list[Path] = []
-    for index, name in enumerate(helm.get("valueFiles") or []):
+    where = (*app.base, *key, "helm")
+    for index, name in enumerate(
+        _listed(helm.get("valueFiles"), app.document, (*where, "valueFiles"), app.label, result.problems)
+    ):
         name = str(name)
         if name.startswith(("http://", "https://")):
             continue  # fetched by Argo CD at sync time; not in the tree
         path = _value_file(name, chart, refs, manifest, ctx)
-        if path is not None and (not path.is_file() or outside(path, ctx.fence)):
+        if path is not None and (not is_file(path) or outside(path, ctx.fence)):
             result.missing.append(path)
-        if path is None or not path.is_file() or outside(path, ctx.fence):
+        if path is None or not is_file(path) or outside(path, ctx.fence):
             if not helm.get("ignoreMissingValueFiles"):
                 shown = relative(path, ctx.root) if path is not None else name
                 result.problems.append(
@@ -309,13 +340,15 @@ def _release(
         inline.append(_dump(helm["valuesObject"]))  # takes precedence over `values`, as in Argo CD
     sets: list[str] = []
     set_strings: list[str] = []
-    for parameter in helm.get("parameters") or []:
+    for parameter in _listed(helm.get("parameters"), app.document, (*where, "parameters"), app.label, result.problems):
         if isinstance(parameter, dict) and parameter.get("name"):
             item = f"{parameter['name']}={_escape(str(parameter.get('value', '')))}"
             (set_strings if parameter.get("forceString") else sets).append(item)
     set_files = [
         f"{p['name']}={chart / str(p['path'])}"
-        for p in helm.get("fileParameters") or []
+        for p in _listed(
+            helm.get("fileParameters"), app.document, (*where, "fileParameters"), app.label, result.problems
+        )
         if isinstance(p, dict) and p.get("name") and p.get("path")
     ]
     return Release(
@@ -392,7 +425,7 @@ def _locate(repo_url: str, path: str, manifest: Path, ctx: ParseContext) -> Path
         return _normal(mapped / path)
     for root in _repo_roots(manifest, ctx.root):
         target = _normal(root / path)
-        if target.exists() and not _inside_chart(target, ctx.root):
+        if exists(target) and not _inside_chart(target, ctx.root):
             return target
     return _normal(ctx.root / path)
 
@@ -405,7 +438,7 @@ def _normal(path: Path) -> Path:
 def _inside_chart(target: Path, scan_root: Path) -> bool:
     """A chart's own folders (templates/, charts/) are never what another repo's path means."""
     return any(
-        (parent / "Chart.yaml").is_file()
+        is_file(parent / "Chart.yaml")
         for parent in target.parents
         if parent == scan_root or scan_root in parent.parents
     )
@@ -414,7 +447,7 @@ def _inside_chart(target: Path, scan_root: Path) -> bool:
 def _repo_roots(manifest: Path, scan_root: Path) -> list[Path]:
     roots: list[Path] = []
     for parent in manifest.parents:
-        if (parent / ".git").exists():
+        if exists(parent / ".git"):
             roots.append(parent)
             break
     roots.append(scan_root)

@@ -186,7 +186,7 @@ def _record_dependencies(index: Index, model: Model) -> None:
 def tls_index(docs: Iterable[Document]) -> Index:
     """The objects that hold or create TLS Secrets among ``docs`` (see ``ParseContext.shared_tls``)."""
     index = Index()
-    wanted = [d for d in docs if isinstance(d.data, dict) and d.data.get("kind") in _TLS_PROVIDERS]
+    wanted = [d for d in docs if isinstance(d.data, dict) and _kind(d.data) in _TLS_PROVIDERS]
     for obj in _objects(wanted, Model()):
         index.add(obj)
     return index
@@ -248,6 +248,19 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
     data = doc.data
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
+        for field_name, value in (("apiVersion", api_version), ("kind", kind)):
+            if value is not None and not isinstance(value, str):
+                # The API server refuses it (kubectl: "cannot unmarshal ... of type string").
+                model.problems.append(
+                    Problem(
+                        "parse-error",
+                        doc.at(field_name),
+                        doc.file,
+                        f"{field_name} is a {_TYPE_NAMES.get(type(value), type(value).__name__)}, not a string: "
+                        "not a Kubernetes object the API server accepts; not checked",
+                    )
+                )
+                break
         return None
     if api_version.startswith("argoproj.io/") and kind not in _ARGO_WORKLOAD_KINDS:
         return None
@@ -270,6 +283,14 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
     return K8sObject(
         doc, api_version, kind, name, namespace, _strings(metadata.get("labels")), _strings(metadata.get("annotations"))
     )
+
+
+_TYPE_NAMES = {dict: "mapping", list: "list", int: "number", float: "number", bool: "boolean"}
+
+
+def _kind(data: dict[str, Any]) -> str | None:
+    kind = data.get("kind")
+    return kind if isinstance(kind, str) else None
 
 
 def _suppress(obj: K8sObject, model: Model) -> None:
