@@ -231,6 +231,7 @@ def ingress_nginx_defaults() -> IngressNginxDefaults:
 class WorkloadPolicy:
     default_grace_seconds: int
     grace_margin_seconds: int
+    fix_pre_stop_seconds: int
     init_wrappers: frozenset[str]
     exec_last_command: frozenset[str]
     exec_single_command: frozenset[str]
@@ -243,6 +244,7 @@ def workload_policy() -> WorkloadPolicy:
     return WorkloadPolicy(
         default_grace_seconds=int(raw["shutdown"]["default_grace_seconds"]),
         grace_margin_seconds=int(raw["shutdown"]["grace_margin_seconds"]),
+        fix_pre_stop_seconds=int(raw["shutdown"]["fix_pre_stop_seconds"]),
         init_wrappers=frozenset(str(n) for n in raw["init_wrappers"]),
         exec_last_command=frozenset(str(n) for n in raw["exec_last_command"]),
         exec_single_command=frozenset(str(n) for n in raw["exec_single_command"]),

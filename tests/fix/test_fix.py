@@ -113,3 +113,18 @@ def test_rules_option_limits_the_fixes(tmp_path: Path, capsys: pytest.CaptureFix
     assert cli.main(["fix", str(target), "--rules", "tls13-disabled", "--dry-run"]) == 0
     assert capsys.readouterr().out == ""
     assert cli.main(["fix", str(target), "--rules", "nope"]) == 2
+
+
+def test_kubernetes_choices_are_left_as_decisions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No readinessProbe copied from liveness, no exec in front of a pipeline: both need a decision."""
+    case = FIXTURES / "kubernetes" / "decisions.yaml"
+    target = place(case, tmp_path)
+    assert cli.main(["fix", str(target), "--dry-run", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["fixes"] == []
+    unfixed = {u["rule_id"]: u for u in report["unfixed"]}
+    assert set(unfixed) == {"shutdown-no-readiness", "shutdown-shell-pid1"}
+    assert all(u["needs_decision"] for u in unfixed.values())
+    assert "probe-liveness-equals-readiness" in unfixed["shutdown-no-readiness"]["reason"]
+    assert unfixed["shutdown-shell-pid1"]["fix"].startswith("Start the application with exec")
+    assert target.read_bytes() == case.read_bytes()
