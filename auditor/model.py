@@ -184,6 +184,9 @@ class TlsSettings:
     alpn_explicit: bool  # the format has an explicit, ordered ALPN list that was set
     alpn_loc: Location | None
     certificates: tuple[CertificateRef, ...] = ()
+    # The configured cipher list is the server's own default written out (nginx's
+    # "HIGH:!aNULL:!MD5"): it behaves exactly as if no list were configured.
+    ciphers_default: bool = False
 
     @classmethod
     def by_implementation(cls, loc: Location, note: str, certificates: tuple[CertificateRef, ...]) -> TlsSettings:
@@ -224,6 +227,17 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionalHeaders:
+    """A block inside a route that sets response headers of its own for some requests (nginx:
+    ``if`` in a location is a nested location, so its ``add_header`` replaces the outer ones)."""
+
+    loc: Location
+    condition: str  # as written: "if ($request_method = OPTIONS)"
+    dropped_headers: tuple[Header, ...] = ()
+    dropped_trailers: tuple[Header, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Upstream:
     loc: Location
     resource: str
@@ -253,6 +267,8 @@ class Route:
     # Headers an enclosing level sets that do not apply here (nginx: a level that sets any
     # proxy_set_header/add_header inherits none), each with the line that set it.
     dropped_headers: tuple[Header, ...] = ()
+    dropped_trailers: tuple[Header, ...] = ()  # the same for nginx add_trailer
+    conditional: tuple[ConditionalHeaders, ...] = ()  # blocks inside the route that drop more
 
 
 @dataclass(frozen=True, slots=True)

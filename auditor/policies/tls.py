@@ -55,8 +55,11 @@ def tls13_disabled(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     "practical attacks (FREAK, Logjam, SWEET32, RFC 7465): these findings are high or critical. "
     "Static RSA key exchange has no forward secrecy, so a stolen key decrypts recorded traffic: "
     "those findings are low, and only reported for cipher lists that are configured, not for a "
-    "server's default list. The suites are what the local OpenSSL expands the configured string "
-    "to, not a keyword match.",
+    "server's default list, nor for that default written out (nginx's `HIGH:!aNULL:!MD5`): OpenSSL 3 "
+    "expands it to no broken suite and puts ECDHE first, so whether the client's order (nginx's "
+    "default) or the server's applies, its static RSA suites are chosen only by clients without "
+    "ECDHE. The suites are what the local OpenSSL expands the configured string to, not a keyword "
+    "match.",
     fix="Use an ECDHE + AEAD list such as Mozilla's intermediate profile: "
     "`ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305`.",
@@ -66,7 +69,8 @@ def tls_weak_cipher(model: Model, ctx: RuleContext) -> Iterator[Finding]:
         if not tls.protocols or all(v is TlsVersion.TLS1_3 for v in tls.protocols):
             continue  # TLS 1.3 only: the <= 1.2 cipher list is never used
         for weak, names in weak_suites(tls.ciphers):
-            if tls.cipher_spec is None and weak.severity.rank < Severity.MEDIUM.rank:
+            is_default = tls.cipher_spec is None or tls.ciphers_default
+            if is_default and weak.severity.rank < Severity.MEDIUM.rank:
                 continue  # a server's own default list: only what is actually broken
             shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             spec = tls.cipher_spec or "the server default"

@@ -4,6 +4,11 @@ Inheritance follows nginx: a setting holds from the outer level (http -> server 
 unless the inner level sets it; array-like directives (``proxy_set_header``, ``add_header``,
 ``ssl_certificate``) are inherited only when the inner level sets none of them at all, so one
 ``proxy_set_header`` in a location silently drops every header set at server level.
+``add_header_inherit`` / ``add_trailer_inherit`` (nginx 1.29.3+) change that for ``add_header``
+and ``add_trailer``: ``merge`` appends the outer values to the inner ones, ``off`` inherits
+nothing; the mode itself is inherited like any other setting. ``proxy_set_header`` has no such
+switch in nginx (only third-party patches add ``proxy_set_header_inherit``; nginx 1.31 refuses it).
+See ngx_http_headers_merge_conf() in src/http/modules/ngx_http_headers_filter_module.c.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from auditor.model import (
     CertificateRef,
+    ConditionalHeaders,
     Header,
     Listener,
     Location,
@@ -44,6 +50,9 @@ _SCOPE_DIRECTIVES = {
     "proxy_set_header",
     "grpc_set_header",
     "add_header",
+    "add_header_inherit",
+    "add_trailer",
+    "add_trailer_inherit",
     "ssl_certificate",
     "ssl_certificate_key",
 }
@@ -63,14 +72,15 @@ class Scope:
     proxy_headers: tuple[Header, ...] = ()
     grpc_headers: tuple[Header, ...] = ()
     add_headers: tuple[Header, ...] = ()
+    add_trailers: tuple[Header, ...] = ()
+    headers_inherit: str = "on"  # add_header_inherit: on, merge or off
+    trailers_inherit: str = "on"  # add_trailer_inherit
     # Headers an outer level set that this level's own proxy_set_header/add_header dropped.
     dropped: tuple[tuple[str, Header], ...] = ()  # (scope field, header)
 
     def merge(self, nodes: list[Node]) -> Scope:
         changes: dict[str, object] = {}
-        proxy: list[Header] = []
-        grpc: list[Header] = []
-        added: list[Header] = []
+        own: dict[str, list[Header]] = {"proxy_headers": [], "grpc_headers": [], "add_headers": [], "add_trailers": []}
         certs: list[Node] = []
         keys: list[Node] = []
         for node in nodes:
@@ -91,24 +101,41 @@ class Scope:
                 certs.append(node)
             elif node.name == "ssl_certificate_key" and args:
                 keys.append(node)
-            elif node.name in ("proxy_set_header", "grpc_set_header") and len(args) >= 2:
-                target = proxy if node.name == "proxy_set_header" else grpc
-                target.append(Header(args[0].lower(), args[1], node.loc))
-            elif node.name == "add_header" and len(args) >= 2:
-                added.append(Header(args[0].lower(), args[1], node.loc))
+            elif node.name in _INHERIT_SWITCHES and args and args[0] in ("on", "off", "merge"):
+                changes[_INHERIT_SWITCHES[node.name]] = args[0]
+            elif node.name in _HEADER_LISTS and len(args) >= 2:
+                own[_HEADER_LISTS[node.name]].append(Header(args[0].lower(), args[1], node.loc))
         for name, values in (("certificates", certs), ("keys", keys)):
             if values:
                 changes[name] = tuple(values)
         dropped = list(self.dropped)
-        for name, headers in (("proxy_headers", proxy), ("grpc_headers", grpc), ("add_headers", added)):
-            if headers:
+        for name, headers in own.items():
+            switch = _MODE_OF.get(name)  # proxy_set_header and grpc_set_header have none
+            mode = str(changes.get(switch, getattr(self, switch))) if switch else "on"
+            outer: tuple[Header, ...] = getattr(self, name)
+            if mode == "off":
+                # Deliberate: the outer values are not wanted here, so nothing is "dropped".
                 changes[name] = tuple(headers)
-                own = {h.name for h in headers}
-                dropped = [(kind, h) for kind, h in dropped if kind != name or h.name not in own]
-                dropped += [(name, h) for h in getattr(self, name) if h.name not in own]
+            elif headers and mode == "merge":
+                changes[name] = tuple(headers) + outer
+            elif headers:
+                changes[name] = tuple(headers)
+                names = {h.name for h in headers}
+                dropped = [(kind, h) for kind, h in dropped if kind != name or h.name not in names]
+                dropped += [(name, h) for h in outer if h.name not in names]
         if dropped != list(self.dropped):
             changes["dropped"] = tuple(dropped)
         return dataclasses.replace(self, **changes) if changes else self  # type: ignore[arg-type]
+
+
+_HEADER_LISTS = {
+    "proxy_set_header": "proxy_headers",
+    "grpc_set_header": "grpc_headers",
+    "add_header": "add_headers",
+    "add_trailer": "add_trailers",
+}
+_INHERIT_SWITCHES = {"add_header_inherit": "headers_inherit", "add_trailer_inherit": "trailers_inherit"}
+_MODE_OF = {"add_headers": "headers_inherit", "add_trailers": "trailers_inherit"}
 
 
 @dataclass(slots=True)
@@ -244,6 +271,7 @@ class Builder:
             explicit = False
         cipher_spec = scope.ciphers[0] if scope.ciphers else None
         ciphers = tlsinfo.expand_ciphers(cipher_spec or defaults.ssl_ciphers)
+        default_ciphers = tlsinfo.expand_ciphers(defaults.ssl_ciphers)
         http2 = scope.http2 is not None and scope.http2[0]
         refs = self._certificates(scope)
         return TlsSettings(
@@ -260,6 +288,7 @@ class Builder:
             alpn_explicit=False,
             alpn_loc=None,
             certificates=refs,
+            ciphers_default=cipher_spec is not None and ciphers == default_ciphers,
             rejects_handshake=scope.reject_handshake,
         )
 
@@ -330,6 +359,8 @@ class Builder:
         elif upstream is not None and upstream.name == "proxy_pass" and prefix is not None:
             strip = _proxy_pass_strip(prefix, upstream.args[0], location.args)
             rewrite_loc = upstream.loc if strip else None
+        conditional = self._conditional_headers(nodes, scope)
+        trailers = tuple(h for kind, h in scope.dropped if kind == "add_trailers")
         if upstream is not None:
             is_grpc_pass = upstream.name == "grpc_pass"
             protocol = Protocol.GRPC if is_grpc_pass else Protocol.HTTP1
@@ -354,9 +385,11 @@ class Builder:
                     headers,
                     scope.add_headers,
                     dropped_headers=dropped,
+                    dropped_trailers=trailers,
+                    conditional=conditional,
                 )
             )
-        elif scope.add_headers:
+        elif scope.add_headers or scope.add_trailers or conditional:
             dropped = tuple(h for kind, h in scope.dropped if kind == "add_headers")
             out.append(
                 Route(
@@ -369,11 +402,28 @@ class Builder:
                     Protocol.UNKNOWN,
                     response_headers=scope.add_headers,
                     dropped_headers=dropped,
+                    dropped_trailers=trailers,
+                    conditional=conditional,
                 )
             )
         for node in nodes:
             if node.name == "location" and node.block is not None:
                 self._location(node, scope, label, out)
+
+    def _conditional_headers(self, nodes: list[Node], scope: Scope) -> tuple[ConditionalHeaders, ...]:
+        """``if`` in a location is a nested location: its own add_header replaces the location's
+        (and what the location inherited) for the requests that enter it."""
+        found = []
+        for node in nodes:
+            if node.name != "if" or node.block is None:
+                continue
+            inner = scope.merge(list(self.tree.expand(node.children(), self.prefix)))
+            new = [(kind, h) for kind, h in inner.dropped if (kind, h) not in scope.dropped]
+            headers = tuple(h for kind, h in new if kind == "add_headers")
+            trailers = tuple(h for kind, h in new if kind == "add_trailers")
+            if headers or trailers:
+                found.append(ConditionalHeaders(node.loc, f"if ({' '.join(node.args)})", headers, trailers))
+        return tuple(found)
 
 
 _ANY_ADDRESS = ("*", "0.0.0.0")  # noqa: S104 - names nginx's wildcard address, binds nothing
