@@ -94,7 +94,12 @@ def audit_documents(
     rules = select_rules(options.rules, options.skip_rules)
     root = root or Path.cwd()
     ctx = ParseContext(
-        root, CertStore(root, strict=options.strict), options.helm_bin, options.values, strict=options.strict
+        root,
+        CertStore(root, strict=options.strict),
+        options.helm_bin,
+        options.values,
+        strict=options.strict,
+        objects_alone=True,
     )
     model = Model()
     documents = list(documents)

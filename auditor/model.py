@@ -330,13 +330,19 @@ class Container:
     readiness: Probe | None
     liveness: Probe | None
     command_loc: Location | None = None
+    port_names: tuple[str, ...] = ()  # the containerPorts' names, which a Service targetPort may name
+    host_ports: tuple[int, ...] = ()  # ports opened on the node (hostPort, or hostNetwork's containerPorts)
+    # The container the workload's Services send traffic to (see parsers/kubernetes/traffic.py).
+    serving: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Workload:
     loc: Location
     resource: str
-    kind: str  # Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Job, CronJob, Rollout
+    # Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Job, CronJob, Rollout, DeploymentConfig,
+    # ReplicationController
+    kind: str
     name: str
     namespace: str
     labels: tuple[tuple[str, str], ...]
@@ -356,11 +362,9 @@ class Workload:
     # The scanned tree holds the manifests that govern the workload's namespace (a Namespace
     # object or other disruption budgets there), so a missing budget is not just managed elsewhere.
     namespace_managed: bool = False
-
-    @property
-    def receives_traffic(self) -> bool:
-        """A Service selects its pods, or a container exposes a port."""
-        return self.selected_by_service or any(c.ports for c in self.containers)
+    # A Service of the tree selects its pods, or an Ingress/Gateway route names its Service
+    # (see parsers/kubernetes/traffic.py); a containerPort alone does not route anything to it.
+    receives_traffic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,10 +517,9 @@ class Model:
                 yield workload
 
     def serving_containers(self) -> Iterator[tuple[Workload, Container]]:
-        """Containers that receive traffic: they expose ports, or a Service selects their pod and
-        no container of it declares a port (so any of them may be the one serving)."""
+        """The containers traffic is sent to, in the workloads that receive traffic."""
         for workload in self.serving_workloads():
-            any_ports = any(c.ports for c in workload.containers)
-            for container in workload.containers:
-                if container.ports or (workload.selected_by_service and not any_ports):
-                    yield workload, container
+            if workload.receives_traffic:
+                for container in workload.containers:
+                    if container.serving:
+                        yield workload, container

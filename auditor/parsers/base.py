@@ -204,6 +204,9 @@ class ParseContext:
     shared_tls: Any = None
     fence: str | None = None  # contained scans (confaudit diff): read nothing outside this real path
     strict: bool = False  # re-raise internal errors instead of reporting them (tests; auditor.parsers.guard)
+    # The documents are objects reviewed one at a time (the admission webhook), not a tree: the
+    # Services that select a workload are in the cluster, not among them.
+    objects_alone: bool = False
 
     def rel(self, path: Path) -> str:
         return relative(path, self.root)

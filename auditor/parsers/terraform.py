@@ -20,7 +20,7 @@ as ``tls-policy-unknown`` instead of being guessed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.discover import SourceFile
@@ -418,6 +418,10 @@ def _k8s_deployment(block: Block, resource: str, model: Model) -> None:
     label = f"{resource} (Deployment {namespace}/{name})"
     strategy = spec.block("strategy", "rolling_update")
     grace = pod.number("termination_grace_period_seconds")
+    # kubernetes_service resources are not linked to deployments yet: a container that declares a
+    # port is taken to serve, as the webhook does for an object reviewed alone.
+    containers = tuple(_container(c, label) for c in pod.blocks("container"))
+    containers = tuple(replace(c, serving=bool(c.ports)) for c in containers)
     model.workloads.append(
         Workload(
             loc=block.loc,
@@ -428,13 +432,14 @@ def _k8s_deployment(block: Block, resource: str, model: Model) -> None:
             labels=_labels(metadata),
             pod_labels=_labels(block.block("spec", "template", "metadata")),
             replicas=spec.number("replicas") if spec.value("replicas") is not None else 1,
-            containers=tuple(_container(c, label) for c in pod.blocks("container")),
+            containers=containers,
             termination_grace_seconds=grace,
             termination_grace_loc=pod.at("termination_grace_period_seconds") if grace is not None else None,
             runs_to_completion=False,
             max_unavailable=strategy.text("max_unavailable") if strategy else None,
             max_surge=strategy.text("max_surge") if strategy else None,
             strategy_loc=strategy.loc if strategy else None,
+            receives_traffic=any(c.serving for c in containers),
         )
     )
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from auditor.model import Finding, Model, Severity, Workload
 from auditor.policies.registry import RuleContext, rule
+from auditor.policies.shutdown import TRAFFIC
 
 
 def _takes_all_down(workload: Workload) -> str | None:
@@ -29,7 +30,7 @@ def _takes_all_down(workload: Workload) -> str | None:
     title="Rollout can take every replica down at once",
     rationale="A rolling update whose maxUnavailable covers all replicas (100%, or a number not smaller "
     "than replicas) may terminate every old pod before a new one is ready, and the Recreate strategy "
-    "always does: each deployment is an outage for a workload that serves traffic.",
+    "always does: each deployment is an outage for a workload that serves traffic. " + TRAFFIC,
     fix="Use a RollingUpdate with maxUnavailable below the replica count (e.g. 0 with maxSurge 1, or 25%).",
 )
 def rollout_max_unavailable_all(model: Model, ctx: RuleContext) -> Iterator[Finding]:
@@ -85,7 +86,11 @@ def probe_liveness_equals_readiness(model: Model, ctx: RuleContext) -> Iterator[
     rationale="Without a PodDisruptionBudget a node drain or cluster upgrade may evict every replica "
     "at the same time. Reported only when the scanned tree holds the namespace's own manifests (a "
     "Namespace object, or budgets for other workloads there), since budgets are often managed "
-    "elsewhere.",
+    "elsewhere, and only for workloads that receive traffic. kube-score asks for a budget for "
+    "every multi-replica Deployment and StatefulSet; confaudit does not, because evicting all "
+    "replicas of a queue consumer or a controller delays work that is picked up again on "
+    "rescheduling, while for a workload behind a Service it drops requests: the outage the budget "
+    "prevents. Users asked for fewer such false positives. " + TRAFFIC,
     fix="Add a PodDisruptionBudget selecting the pods, e.g. `maxUnavailable: 1`.",
 )
 def pdb_missing(model: Model, ctx: RuleContext) -> Iterator[Finding]:

@@ -15,6 +15,16 @@ from auditor.policies.data import workload_policy
 from auditor.policies.registry import RuleContext, rule
 from auditor.policies.shell import shell_wrapper
 
+# What "receives traffic" means for these rules (auditor/parsers/kubernetes/traffic.py).
+TRAFFIC = (
+    "Only containers that receive traffic are checked: a Service of the scanned tree selects the pod "
+    "(or an Ingress or Gateway route names the Service of a Deployment or StatefulSet), and the "
+    "container is the one the Service's targetPort names (else the one with ports, else the ones "
+    "with probes or hooks). A containerPort alone routes nothing: a bare Pod without a Service, or "
+    "a sidecar without ports and probes next to the main container, is not reported. A hostPort "
+    "counts as traffic (it is reached at the node's address)."
+)
+
 
 @rule(
     id="shutdown-no-prestop",
@@ -23,7 +33,7 @@ from auditor.policies.shell import shell_wrapper
     rationale="Endpoints are removed asynchronously: kube-proxy, ingress controllers and meshes keep "
     "sending new requests to a terminating pod for a few seconds. A container that exits on SIGTERM "
     "at once drops those requests with 502/503s on every rollout, scale-down and node drain. A "
-    "tcpSocket preStop hook does nothing (it is deprecated and not run).",
+    "tcpSocket preStop hook does nothing (it is deprecated and not run). " + TRAFFIC,
     fix="Add a preStop hook that waits longer than endpoint propagation, typically 5-15 s: "
     "`lifecycle: {preStop: {sleep: {seconds: 10}}}` (Kubernetes 1.30+) or "
     '`preStop: {exec: {command: ["sleep", "10"]}}`.',
@@ -117,7 +127,7 @@ def shutdown_shell_pid1(model: Model, ctx: RuleContext) -> Iterator[Finding]:
     title="Serving container has no readiness probe",
     rationale="Without a readinessProbe a pod is sent traffic as soon as its containers start, before "
     "the application listens, and rolling updates advance without waiting for the new pods to be "
-    "able to serve: every rollout produces connection errors.",
+    "able to serve: every rollout produces connection errors. " + TRAFFIC,
     fix="Add a readinessProbe that checks the application is ready to serve (an HTTP health endpoint, "
     "a gRPC health check or at least the serving port).",
 )

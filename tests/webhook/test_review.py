@@ -30,8 +30,9 @@ def verdict_for(obj: dict[str, object] | None, rev: Reviewer | None = None, **kw
 
 
 def test_same_findings_as_the_scan() -> None:
-    # Given the Deployment, scanned from its file and reviewed as an admission object
-    scanned = audit([OBJECTS / "deployment-shell.yaml"], OPTIONS)
+    # Given the Deployment, scanned from its file with its Service and reviewed alone as an
+    # admission object (whose Services are in the cluster: a declared port stands for them)
+    scanned = audit([OBJECTS / "deployment-shell.yaml", OBJECTS / "service-api.yaml"], OPTIONS)
     verdict = verdict_for(manifest("deployment-shell.yaml"))
     # Then the rule ids, severities and messages are the same; only the location differs
     assert sorted((f.rule_id, f.severity, f.message) for f in scanned.active) == sorted(

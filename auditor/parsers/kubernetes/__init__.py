@@ -40,6 +40,8 @@ CHECKED_KINDS = {
     "Job",
     "CronJob",
     "Rollout",
+    "DeploymentConfig",
+    "ReplicationController",
     "Service",
     "Ingress",
     "Secret",
@@ -129,7 +131,7 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
         if IGNORE_ANNOTATION in obj.annotations:
             _suppress(obj, model)
     _record_dependencies(index, model)
-    workloads.build(index, model)
+    workloads.build(index, model, alone=ctx.objects_alone)
     secrets = tls.SecretStore(index, ctx.shared_tls)
     ingress.build(index, secrets, model)
     gateway.build(index, secrets, model)
@@ -144,7 +146,18 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
 _TLS_PROVIDERS = frozenset({"Secret", "Certificate", "SealedSecret", "ExternalSecret"})
 _GATEWAY_API = frozenset({"Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "GatewayClass"})
 _WORKLOAD_KINDS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Job", "CronJob", "Rollout"}
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Pod",
+        "Job",
+        "CronJob",
+        "Rollout",
+        "DeploymentConfig",
+        "ReplicationController",
+    }
 )
 
 

@@ -12,7 +12,7 @@ import shlex
 from typing import Any
 
 from auditor.model import Container, Location, Model, Probe, Workload
-from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items, selects
+from auditor.parsers.kubernetes import Index, K8sObject, as_int, get, items, selects, traffic
 
 # Where each controller keeps its pod template.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -21,6 +21,10 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "DaemonSet": ("spec", "template", "spec"),
     "ReplicaSet": ("spec", "template", "spec"),
     "Rollout": ("spec", "template", "spec"),
+    # OpenShift's DeploymentConfig (apps.openshift.io/v1) and the core ReplicationController run
+    # their pod template like a Deployment does; both select pods with a plain label map.
+    "DeploymentConfig": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
     "Pod": ("spec",),
@@ -30,14 +34,24 @@ _SLEEP = re.compile(r"(?:^|[\s;&|(])(?:/usr)?(?:/bin/)?sleep\s+(\d+(?:\.\d+)?)([
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def build(index: Index, model: Model) -> None:
+def build(index: Index, model: Model, alone: bool = False) -> None:
+    """``alone``: the documents are objects reviewed one at a time (the admission webhook), whose
+    Services are in the cluster rather than among them (see ``traffic``)."""
     services = _Selectors([(svc, svc.spec.get("selector")) for svc in index.of_kind("Service")], plain=True)
     budgets = _Selectors([(b, b.spec.get("selector")) for b in index.of_kind("PodDisruptionBudget")], plain=False)
     managed = index.namespaces("PodDisruptionBudget") | {obj.name for obj in index.of_kind("Namespace")}
+    routes = _Routes(index, traffic.routed_services(index), alone)
     for obj in index.of_kind(*POD_SPEC_PATHS):
-        workload = _workload(obj, services, budgets, managed)
+        workload = _workload(obj, services, budgets, managed, routes)
         if workload is not None:
             model.workloads.append(workload)
+
+
+class _Routes:
+    """What ``traffic.assign`` needs besides the workload: the tree and the routed Service names."""
+
+    def __init__(self, index: Index, routed: set[tuple[str, str]], alone: bool) -> None:
+        self.index, self.routed, self.alone = index, routed, alone
 
 
 class _Selectors:
@@ -69,7 +83,9 @@ class _Selectors:
         return list(found.values())
 
 
-def _workload(obj: K8sObject, services: _Selectors, budgets: _Selectors, managed: set[str]) -> Workload | None:
+def _workload(
+    obj: K8sObject, services: _Selectors, budgets: _Selectors, managed: set[str], routes: _Routes
+) -> Workload | None:
     pod_path = POD_SPEC_PATHS[obj.kind]
     pod = get(obj.doc.data, *pod_path)
     if not isinstance(pod, dict):
@@ -79,14 +95,19 @@ def _workload(obj: K8sObject, services: _Selectors, budgets: _Selectors, managed
     else:
         template_labels = get(obj.doc.data, *pod_path[:-1], "metadata", "labels")
         pod_labels = {str(k): str(v) for k, v in template_labels.items()} if isinstance(template_labels, dict) else {}
-    selected_by = tuple(svc.resource for svc in services.selecting(obj.namespace, pod_labels))
+    selecting = services.selecting(obj.namespace, pod_labels)
+    selected_by = tuple(svc.resource for svc in selecting)
     has_budget = bool(budgets.selecting(obj.namespace, pod_labels))
     grace = as_int(pod.get("terminationGracePeriodSeconds"))
     strategy, max_unavailable, max_surge, strategy_loc = _strategy(obj)
+    host_network = pod.get("hostNetwork") is True
     containers = tuple(
-        _container(obj, (*pod_path, "containers", position), item)
+        _container(obj, (*pod_path, "containers", position), item, host_network)
         for position, item in enumerate(items(pod.get("containers")))
         if isinstance(item, dict)
+    )
+    receives_traffic, containers = traffic.assign(
+        obj, pod_labels, containers, selecting, routes.index, routes.routed, routes.alone
     )
     runs_to_completion = obj.kind in ("Job", "CronJob") or (
         obj.kind == "Pod" and pod.get("restartPolicy") in ("Never", "OnFailure")
@@ -112,6 +133,7 @@ def _workload(obj: K8sObject, services: _Selectors, budgets: _Selectors, managed
         strategy=strategy,
         selected_by=selected_by,
         namespace_managed=obj.namespace in managed,
+        receives_traffic=receives_traffic,
     )
 
 
@@ -128,6 +150,8 @@ def _strategy(obj: K8sObject) -> tuple[str | None, str | None, str | None, Locat
         if isinstance(strategy, dict) and "blueGreen" in strategy:
             return "BlueGreen", None, None, obj.at("spec", "strategy", "blueGreen")
         return None, None, None, None
+    if obj.kind == "DeploymentConfig":
+        return _deployment_config_strategy(obj)
     key = "strategy" if obj.kind == "Deployment" else "updateStrategy"
     if obj.kind not in ("Deployment", "StatefulSet", "DaemonSet"):
         return None, None, None, None
@@ -145,6 +169,24 @@ def _strategy(obj: K8sObject) -> tuple[str | None, str | None, str | None, Locat
     return kind, _percent_or_int(unavailable), _percent_or_int(surge), loc
 
 
+def _deployment_config_strategy(obj: K8sObject) -> tuple[str | None, str | None, str | None, Location | None]:
+    """OpenShift's strategy: ``type: Rolling`` (the default) with ``rollingParams``, or ``Recreate``
+    (https://docs.openshift.com/container-platform/4.12/applications/deployments/deployment-strategies.html)."""
+    strategy = obj.spec.get("strategy")
+    if not isinstance(strategy, dict):
+        return "RollingUpdate", None, None, None
+    kind = str(strategy.get("type") or "Rolling")
+    rolling = strategy.get("rollingParams")
+    unavailable = rolling.get("maxUnavailable") if isinstance(rolling, dict) else None
+    surge = rolling.get("maxSurge") if isinstance(rolling, dict) else None
+    if unavailable is not None:
+        loc = obj.at("spec", "strategy", "rollingParams", "maxUnavailable")
+    else:
+        loc = obj.at("spec", "strategy", "type") if "type" in strategy else obj.at("spec", "strategy")
+    kind = "RollingUpdate" if kind == "Rolling" else kind
+    return kind, _percent_or_int(unavailable), _percent_or_int(surge), loc
+
+
 def _percent_or_int(value: Any) -> str | None:
     return None if value is None or isinstance(value, (dict, list)) else str(value).strip()
 
@@ -152,16 +194,20 @@ def _percent_or_int(value: Any) -> str | None:
 # -- containers ----------------------------------------------------------------------------------
 
 
-def _container(obj: K8sObject, path: tuple[str | int, ...], spec: dict[str, Any]) -> Container:
+def _container(obj: K8sObject, path: tuple[str | int, ...], spec: dict[str, Any], host_network: bool) -> Container:
     name = str(spec.get("name") or f"#{path[-1]}")
     named_ports: dict[str, int] = {}
     ports: list[int] = []
+    host_ports: list[int] = []
     for port in items(spec.get("ports")):
         number = as_int(port.get("containerPort")) if isinstance(port, dict) else None
         if number is not None:
             ports.append(number)
             if port.get("name"):
                 named_ports[str(port["name"])] = number
+            host_port = number if host_network else as_int(port.get("hostPort"))
+            if host_port:
+                host_ports.append(host_port)
     command = _strings(spec.get("command"))
     args = _strings(spec.get("args"))
     pre_stop_kind, pre_stop_seconds = _pre_stop(get(spec, "lifecycle", "preStop"))
@@ -179,6 +225,8 @@ def _container(obj: K8sObject, path: tuple[str | int, ...], spec: dict[str, Any]
         readiness=_probe(obj, (*path, "readinessProbe"), spec.get("readinessProbe"), named_ports),
         liveness=_probe(obj, (*path, "livenessProbe"), spec.get("livenessProbe"), named_ports),
         command_loc=obj.at(*path, command_key) if command or args else None,
+        port_names=tuple(named_ports),
+        host_ports=tuple(host_ports),
     )
 
 
