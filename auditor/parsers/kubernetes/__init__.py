@@ -102,6 +102,8 @@ class Index:
     """Every object of the scan, findable by kind, namespace and name."""
 
     objects: list[K8sObject] = field(default_factory=list)
+    # The objects are reviewed one at a time (the admission webhook, ParseContext.objects_alone).
+    alone: bool = False
     _by_kind: dict[str, list[K8sObject]] = field(default_factory=dict)
     _by_name: dict[tuple[str, str, str], K8sObject] = field(default_factory=dict)
 
@@ -125,13 +127,13 @@ def parse_documents(docs: list[Document], ctx: ParseContext) -> Model:
     from auditor.parsers.kubernetes import gateway, ingress, tls, workloads
 
     model = Model()
-    index = Index()
+    index = Index(alone=ctx.objects_alone)
     for obj in _objects(docs, model):
         index.add(obj)
         if IGNORE_ANNOTATION in obj.annotations:
             _suppress(obj, model)
     _record_dependencies(index, model)
-    workloads.build(index, model, alone=ctx.objects_alone)
+    workloads.build(index, model)
     secrets = tls.SecretStore(index, ctx.shared_tls)
     ingress.build(index, secrets, model)
     gateway.build(index, secrets, model)

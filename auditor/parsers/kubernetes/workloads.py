@@ -34,13 +34,11 @@ _SLEEP = re.compile(r"(?:^|[\s;&|(])(?:/usr)?(?:/bin/)?sleep\s+(\d+(?:\.\d+)?)([
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def build(index: Index, model: Model, alone: bool = False) -> None:
-    """``alone``: the documents are objects reviewed one at a time (the admission webhook), whose
-    Services are in the cluster rather than among them (see ``traffic``)."""
+def build(index: Index, model: Model) -> None:
     services = _Selectors([(svc, svc.spec.get("selector")) for svc in index.of_kind("Service")], plain=True)
     budgets = _Selectors([(b, b.spec.get("selector")) for b in index.of_kind("PodDisruptionBudget")], plain=False)
     managed = index.namespaces("PodDisruptionBudget") | {obj.name for obj in index.of_kind("Namespace")}
-    routes = _Routes(index, traffic.routed_services(index), alone)
+    routes = _Routes(index, traffic.routed_services(index), index.alone)
     for obj in index.of_kind(*POD_SPEC_PATHS):
         workload = _workload(obj, services, budgets, managed, routes)
         if workload is not None:
