@@ -63,3 +63,15 @@ pseudo_rule(
     "a literal so it can be checked.",
     family="sources",
 )
+
+pseudo_rule(
+    id="k8s-name-missing",
+    severity=Severity.MEDIUM,
+    title="Kubernetes object has no name",
+    rationale="The API server refuses an object without metadata.name or metadata.generateName "
+    '("name or generateName is required"), so `kubectl apply`, Helm and Argo CD fail on it. Only that '
+    "object is affected: the other objects of the file are still checked. Tool configurations that "
+    "share apiVersion and kind (Kustomization, kubeconfig) are not objects and are not reported.",
+    fix="Give the object a metadata.name (or a generateName for objects created with `kubectl create`).",
+    family="sources",
+)

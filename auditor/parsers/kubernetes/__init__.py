@@ -286,9 +286,18 @@ def _object(doc: Document, model: Model) -> K8sObject | None:
     if not isinstance(name, str) or not name:
         # Tool configs share apiVersion/kind without being objects (Kustomization, kubeconfig,
         # KubeletConfiguration...): only the kinds checked here must have a name.
+        # The file itself is fine: it is this object the API server rejects ("name or generateName
+        # is required"), so it is a finding about it, and the file's other objects are checked.
         if kind in CHECKED_KINDS:
+            loc = doc.at("metadata") if "metadata" in data else doc.loc
             model.problems.append(
-                Problem("parse-error", doc.loc, f"{kind} (unnamed)", f"{kind} has no metadata.name: not checked")
+                Problem(
+                    "k8s-name-missing",
+                    loc,
+                    f"{kind} (unnamed)",
+                    f"{kind} has neither metadata.name nor metadata.generateName: the API server rejects "
+                    "it, and its settings are not checked",
+                )
             )
         return None
     namespace = metadata.get("namespace")
